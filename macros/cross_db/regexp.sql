@@ -1,0 +1,43 @@
+{#- Regular expressions differ per engine: DuckDB and Postgres replace only the first match
+    unless given the 'g' flag, Spark and Snowflake replace every match. -#}
+
+{% macro cdp_regexp_replace(expr, pattern, replacement) -%}
+    {{ return(adapter.dispatch('cdp_regexp_replace', 'cdp')(expr, pattern, replacement)) }}
+{%- endmacro %}
+
+{% macro default__cdp_regexp_replace(expr, pattern, replacement) -%}
+    regexp_replace({{ expr }}, '{{ pattern }}', '{{ replacement }}')
+{%- endmacro %}
+
+{% macro duckdb__cdp_regexp_replace(expr, pattern, replacement) -%}
+    regexp_replace({{ expr }}, '{{ pattern }}', '{{ replacement }}', 'g')
+{%- endmacro %}
+
+{% macro postgres__cdp_regexp_replace(expr, pattern, replacement) -%}
+    regexp_replace({{ expr }}, '{{ pattern }}', '{{ replacement }}', 'g')
+{%- endmacro %}
+
+{#- True when expr contains a match of pattern (anchor with ^ and $ for a full match). -#}
+{% macro cdp_regexp_like(expr, pattern) -%}
+    {{ return(adapter.dispatch('cdp_regexp_like', 'cdp')(expr, pattern)) }}
+{%- endmacro %}
+
+{% macro default__cdp_regexp_like(expr, pattern) -%}
+    regexp_like({{ expr }}, '{{ pattern }}')
+{%- endmacro %}
+
+{% macro duckdb__cdp_regexp_like(expr, pattern) -%}
+    regexp_matches({{ expr }}, '{{ pattern }}')
+{%- endmacro %}
+
+{% macro postgres__cdp_regexp_like(expr, pattern) -%}
+    ({{ expr }} ~ '{{ pattern }}')
+{%- endmacro %}
+
+{% macro spark__cdp_regexp_like(expr, pattern) -%}
+    ({{ expr }} rlike '{{ pattern }}')
+{%- endmacro %}
+
+{% macro bigquery__cdp_regexp_like(expr, pattern) -%}
+    regexp_contains({{ expr }}, r'{{ pattern }}')
+{%- endmacro %}

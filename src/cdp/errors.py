@@ -1,0 +1,13 @@
+"""Exceptions the CLI turns into one-line, actionable messages."""
+
+
+class CdpError(Exception):
+    """Base class: a problem the user can fix; the message says how."""
+
+
+class LoadError(CdpError):
+    """A landing file could not be loaded (missing, corrupt, or not matching its source)."""
+
+
+class ConfigError(CdpError):
+    """A declarative configuration file is invalid."""
