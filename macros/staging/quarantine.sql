@@ -1,4 +1,5 @@
-{#- Staging splits every raw row into exactly one of: staged (clean) or quarantined (with a
+{#- Reasons read '<kind>: <detail>' (or just '<kind>'), so they group by kind.
+    Staging splits every raw row into exactly one of: staged (clean) or quarantined (with a
     reason). base_* models compute typed columns and `_invalid_reason`; these macros add
     duplicate handling and select each side, so raw = staged + quarantined always holds. -#}
 
@@ -8,7 +9,7 @@
 {#- The value is present but did not type. -#}
 {% macro cdp_when_invalid(column, typed_expr) -%}
     when {{ column }} is not null and {{ typed_expr }} is null
-        then 'invalid {{ column }}: ' || {{ column }}
+        then 'invalid {{ column.split(".") | last }}: ' || {{ column }}
 {%- endmacro %}
 
 {#- Final select of a base model: the typed rows with `_quarantine_reason`, which is the
@@ -28,8 +29,8 @@
             case
                 when ranked._version_rank = 1 then null
                 when ranked._content_hash = ranked._kept_hash
-                    then 'duplicate of {{ key }} ' || ranked.{{ key }}
-                else 'superseded by a newer version of {{ key }} ' || ranked.{{ key }}
+                    then 'duplicate: same {{ key }} ' || ranked.{{ key }}
+                else 'superseded: newer version of {{ key }} ' || ranked.{{ key }}
             end
         ) as _quarantine_reason
     from (
@@ -66,10 +67,10 @@
 {%- endmacro %}
 
 {% macro cdp_when_missing(column) -%}
-    when {{ column }} is null then 'missing {{ column }}'
+    when {{ column }} is null then 'missing {{ column.split(".") | last }}'
 {%- endmacro %}
 
 {% macro cdp_when_not_accepted(column, accepted) -%}
     when lower({{ column }}) not in ('{{ accepted | join("', '") }}')
-        then 'unknown {{ column }}: ' || {{ column }}
+        then 'unknown {{ column.split(".") | last }}: ' || {{ column }}
 {%- endmacro %}

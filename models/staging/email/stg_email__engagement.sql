@@ -1,0 +1,16 @@
+with engagement as (
+    select * from {{ ref('base_email__engagement') }}
+    where _quarantine_reason is null
+)
+
+select
+    event_id,
+    email,
+    {{ cdp_canonical_email('email') }} as email_canonical,
+    campaign_id,
+    event_type,
+    event_at,
+    _source_file,
+    _source_row,
+    _loaded_at
+from engagement

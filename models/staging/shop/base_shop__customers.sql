@@ -1,0 +1,56 @@
+-- Typed shop accounts with a verdict per raw row; stg_ and quarantine_ models split on it.
+with source as (
+    select * from {{ source('shop', 'customers') }}
+),
+
+cleaned as (
+    select
+        {{ cdp_clean_text('customer_id') }} as customer_id,
+        {{ cdp_clean_text('email') }} as email,
+        {{ cdp_clean_text('first_name') }} as first_name,
+        {{ cdp_clean_text('last_name') }} as last_name,
+        {{ cdp_clean_text('phone') }} as phone,
+        {{ cdp_phone_dialable('phone') }} as phone_dialable,
+        upper({{ cdp_clean_text('loyalty_id') }}) as loyalty_id,
+        {{ cdp_clean_text('street_address') }} as street_address,
+        {{ cdp_clean_text('city') }} as city,
+        upper({{ cdp_clean_text('postcode') }}) as postcode,
+        upper({{ cdp_clean_text('country') }}) as country_code,
+        {{ cdp_clean_text('created_at') }} as created_at,
+        _source_file,
+        _source_row,
+        _loaded_at
+    from source
+),
+
+typed as (
+    select
+        customer_id,
+        {{ cdp_normalize_email('email') }} as email,
+        {{ cdp_normalize_name('first_name') }} as first_name,
+        {{ cdp_normalize_name('last_name') }} as last_name,
+        {{ cdp_e164('phone_dialable', 'country_code') }} as phone_e164,
+        loyalty_id,
+        street_address,
+        {{ cdp_normalize_name('city') }} as city,
+        postcode,
+        country_code,
+        {{ cdp_try_timestamp('created_at') }} as created_at,
+        email is not null and {{ cdp_normalize_email('email') }} is null as has_invalid_email,
+        phone is not null and {{ cdp_e164('phone_dialable', 'country_code') }} is null as has_invalid_phone,
+        case
+            {{ cdp_when_missing('customer_id') }}
+            {{ cdp_when_missing('created_at') }}
+            {{ cdp_when_invalid('created_at', cdp_try_timestamp('created_at')) }}
+        end as _invalid_reason,
+        _source_file,
+        _source_row,
+        _loaded_at
+    from cleaned
+)
+
+{{ cdp_flag_duplicates(
+    'typed', 'customer_id', '_loaded_at desc',
+    ['email', 'first_name', 'last_name', 'phone_e164', 'loyalty_id', 'street_address', 'city',
+     'postcode', 'country_code', 'created_at']
+) }}

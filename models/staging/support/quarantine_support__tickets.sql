@@ -1,0 +1,1 @@
+{{ cdp_quarantined_rows(source('support', 'tickets'), ref('base_support__tickets')) }}

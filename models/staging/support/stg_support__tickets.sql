@@ -1,0 +1,20 @@
+with tickets as (
+    select * from {{ ref('base_support__tickets') }}
+    where _quarantine_reason is null
+)
+
+select
+    ticket_id,
+    requester_email,
+    {{ cdp_canonical_email('requester_email') }} as requester_email_canonical,
+    requester_name,
+    requester_phone_e164,
+    channel,
+    subject,
+    status,
+    created_at,
+    has_invalid_email,
+    _source_file,
+    _source_row,
+    _loaded_at
+from tickets

@@ -1,0 +1,44 @@
+"""Runs dbt for the project in a subprocess (dbt keeps global state; a process isolates it)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cdp.project import Project
+
+
+@dataclass
+class DbtResult:
+    command: list[str]
+    returncode: int
+    statuses: Counter[str] = field(default_factory=Counter)  # pass / warn / error / skip / success
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0
+
+
+def dbt_executable() -> str:
+    """The dbt installed beside this Python, so the project's pinned version is used."""
+    candidate = Path(sys.executable).parent / "dbt"
+    return str(candidate) if candidate.exists() else "dbt"
+
+
+def run_dbt(project: Project, args: list[str], quiet: bool = False) -> DbtResult:
+    command = [dbt_executable(), *args, "--project-dir", str(project.root),
+               "--profiles-dir", str(project.root)]
+    project.warehouse.parent.mkdir(parents=True, exist_ok=True)
+    completed = subprocess.run(command, cwd=project.root, env=project.dbt_env(), check=False,
+                               stdout=subprocess.DEVNULL if quiet else None)
+    return DbtResult(command, completed.returncode, _statuses(project.root / "target" / "run_results.json"))
+
+
+def _statuses(run_results: Path) -> Counter[str]:
+    if not run_results.exists():
+        return Counter()
+    return Counter(result["status"] for result in json.loads(run_results.read_text())["results"])

@@ -1,0 +1,72 @@
+"""The main job on the embedded warehouse: generate -> load -> dbt build -> summary.
+
+Later stages (quality checks, segments, reverse-ETL) join this list as they are built.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cdp.dbt_runner import DbtResult, run_dbt
+from cdp.errors import CdpError
+from cdp.generate import generate
+from cdp.generate.run import DEFAULT_AS_OF, MANIFEST
+from cdp.load import LoadReport, load_landing
+from cdp.project import Project
+from cdp.source_config import raw_tables
+from cdp.summary import StagingCount, staging_counts
+
+
+@dataclass
+class DemoReport:
+    timings: dict[str, float] = field(default_factory=dict)
+    generated_rows: int = 0
+    generation_cached: bool = False
+    load: LoadReport | None = None
+    dbt: DbtResult | None = None
+    staging: list[StagingCount] = field(default_factory=list)
+
+
+def landing_is_current(landing: Path, people: int, seed: int) -> bool:
+    """True when ``landing`` already holds the output of the same generator parameters."""
+    manifest = landing / MANIFEST
+    if not manifest.exists():
+        return False
+    meta = json.loads(manifest.read_text())
+    return (meta.get("people"), meta.get("seed"), meta.get("as_of")) == (
+        people, seed, DEFAULT_AS_OF.date().isoformat())
+
+
+def run_demo(project: Project, landing: Path, people: int, seed: int,
+             progress: Callable[[str], None]) -> DemoReport:
+    report = DemoReport()
+    tables = raw_tables(project.root)
+
+    start = time.perf_counter()
+    if landing_is_current(landing, people, seed):
+        report.generation_cached = True
+        progress(f"generate: reusing {landing} ({people:,} people, seed {seed})")
+    else:
+        progress(f"generate: {people:,} people, seed {seed} -> {landing}")
+        report.generated_rows = generate(landing, people, seed).total_rows
+    report.timings["generate"] = time.perf_counter() - start
+
+    start = time.perf_counter()
+    progress(f"load: {landing} -> {project.warehouse}")
+    report.load = load_landing(landing, project.warehouse, tables)
+    report.timings["load"] = time.perf_counter() - start
+
+    start = time.perf_counter()
+    progress("dbt build: staging models and their tests")
+    report.dbt = run_dbt(project, ["build"], quiet=True)
+    report.timings["dbt build"] = time.perf_counter() - start
+    if not report.dbt.ok:
+        raise CdpError("dbt build failed: run `cdp build` to see the failing models and tests "
+                       f"(results: {dict(report.dbt.statuses)})")
+
+    report.staging = staging_counts(project.warehouse, tables)
+    return report

@@ -1,0 +1,53 @@
+"""Row counts per raw table: landed, staged and quarantined, and why rows were quarantined."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from cdp.source_config import RAW_SCHEMA, RawTable
+
+STAGING_SCHEMA = "staging"
+
+
+@dataclass(frozen=True)
+class StagingCount:
+    raw_table: str
+    raw: int
+    staged: int
+    quarantined: int
+    top_reasons: list[tuple[str, int]]
+
+    @property
+    def accounted_for(self) -> bool:
+        return self.raw == self.staged + self.quarantined
+
+
+def model_suffix(table: RawTable) -> str:
+    return f"{table.source}__{table.name}"
+
+
+def staging_counts(warehouse: Path, tables: dict[str, RawTable]) -> list[StagingCount]:
+    counts = []
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        for identifier, table in sorted(tables.items()):
+            suffix = model_suffix(table)
+            quarantine = f"{STAGING_SCHEMA}.quarantine_{suffix}"
+            # Reasons read '<kind>: <detail>', so they group by the text before ':'.
+            reasons = con.execute(f"""
+                select split_part(_quarantine_reason, ':', 1) as kind, count(*)
+                from {quarantine} group by 1 order by 2 desc, 1 limit 3""").fetchall()
+            counts.append(StagingCount(
+                identifier,
+                _count(con, f"{RAW_SCHEMA}.{identifier}"),
+                _count(con, f"{STAGING_SCHEMA}.stg_{suffix}"),
+                _count(con, quarantine),
+                reasons,
+            ))
+    return counts
+
+
+def _count(con: duckdb.DuckDBPyConnection, relation: str) -> int:
+    return con.execute(f"select count(*) from {relation}").fetchone()[0]
