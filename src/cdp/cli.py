@@ -23,7 +23,8 @@ from cdp.source_config import raw_tables
 
 app = typer.Typer(help="Warehouse-native customer data platform.", no_args_is_help=True,
                   pretty_exceptions_enable=False)
-console = Console()
+console = Console(soft_wrap=True)  # messages stay one line when piped to logs
+error_console = Console(stderr=True, soft_wrap=True)
 
 ProjectDir = Annotated[Path | None, typer.Option("--project-dir", help="Folder with dbt_project.yml "
                                                  "(default: found from the working directory).")]
@@ -110,7 +111,7 @@ def main() -> None:
     try:
         app()
     except CdpError as exc:
-        console.print(f"[bold red]error:[/] {exc}")
+        error_console.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
         sys.exit(1)
 
 

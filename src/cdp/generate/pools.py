@@ -117,14 +117,19 @@ def build_pools(seed: int, size: int = 400) -> dict[str, CountryPool]:
 
 
 def random_phone(rng: random.Random, country: str) -> phonenumbers.PhoneNumber:
-    """A valid mobile (or US geographic) number of ``country``."""
-    if country == "US":
-        area = rng.choice(_US_AREA_CODES)
-        national = f"{area}{rng.randint(2, 9)}{rng.randint(0, 99):02d}{rng.randint(0, 9999):04d}"
-    else:
-        prefix = rng.choice(_MOBILE_PREFIXES[country])
-        rest = _NSN_LENGTH[country] - len(prefix)
-        national = prefix + "".join(str(rng.randint(0, 9)) for _ in range(rest))
-    # Built directly: phonenumbers.parse is the generator's slowest call.
+    """A valid mobile (or US geographic) number of ``country``: drawn until libphonenumber
+    accepts it, since not every block behind a mobile prefix is assigned."""
     calling_code = phonenumbers.country_code_for_region(country)
-    return phonenumbers.PhoneNumber(country_code=calling_code, national_number=int(national))
+    for _attempt in range(100):
+        if country == "US":
+            area = rng.choice(_US_AREA_CODES)
+            national = f"{area}{rng.randint(2, 9)}{rng.randint(0, 99):02d}{rng.randint(0, 9999):04d}"
+        else:
+            prefix = rng.choice(_MOBILE_PREFIXES[country])
+            rest = _NSN_LENGTH[country] - len(prefix)
+            national = prefix + "".join(str(rng.randint(0, 9)) for _ in range(rest))
+        # Built directly: phonenumbers.parse is far slower and the parts are known.
+        number = phonenumbers.PhoneNumber(country_code=calling_code, national_number=int(national))
+        if phonenumbers.is_valid_number(number):
+            return number
+    raise RuntimeError(f"no valid {country} phone number drawn in 100 attempts: check _MOBILE_PREFIXES")

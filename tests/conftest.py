@@ -1,0 +1,51 @@
+"""Shared fixtures: a small generated landing folder and a warehouse built from it by dbt."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from cdp.dbt_runner import dbt_executable, run_dbt
+from cdp.generate import GenerationResult, generate
+from cdp.load import load_landing
+from cdp.project import Project
+from cdp.source_config import raw_tables
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+SAMPLE_PEOPLE = 1_500
+SAMPLE_SEED = 7
+
+
+@pytest.fixture(scope="session")
+def project_root() -> Path:
+    return PROJECT_ROOT
+
+
+@pytest.fixture(scope="session")
+def sample(tmp_path_factory: pytest.TempPathFactory) -> GenerationResult:
+    """Raw files for SAMPLE_PEOPLE people, generated once per test session."""
+    return generate(tmp_path_factory.mktemp("landing"), SAMPLE_PEOPLE, SAMPLE_SEED)
+
+
+@pytest.fixture(scope="session")
+def built(tmp_path_factory: pytest.TempPathFactory, sample: GenerationResult) -> Project:
+    """A DuckDB warehouse with the sample loaded and `dbt build` passed on it."""
+    project = Project(PROJECT_ROOT, tmp_path_factory.mktemp("warehouse") / "cdp.duckdb")
+    load_landing(sample.out_dir, project.warehouse, raw_tables(PROJECT_ROOT))
+    result = run_dbt(project, ["build"], quiet=True)
+    assert result.ok, f"dbt build failed on the sample: {dict(result.statuses)}"
+    return project
+
+
+def compile_inline(sql: str, warehouse: Path) -> str:
+    """SQL with the project's macros expanded by `dbt compile --inline`."""
+    project = Project(PROJECT_ROOT, warehouse)
+    completed = subprocess.run(
+        [dbt_executable(), "--quiet", "compile", "--inline", sql, "--output", "json",
+         "--project-dir", str(PROJECT_ROOT), "--profiles-dir", str(PROJECT_ROOT)],
+        env=project.dbt_env(), capture_output=True, text=True, check=False)
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    return json.loads(completed.stdout)["compiled"]

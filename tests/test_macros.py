@@ -1,0 +1,139 @@
+"""Normalisation macros, edge case by edge case: compiled by dbt, run on DuckDB."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from tests.conftest import compile_inline
+
+EMAIL = [
+    (" John.Smith@Example.COM\t", "john.smith@example.com"),
+    ("jane+news@outlook.com", "jane+news@outlook.com"),
+    ("null", None), ("N/A", None), ("", None), ("   ", None),
+    ("john@", None), ("john@@gmail.com", None), ("john.gmail.com", None), ("@gmail.com", None),
+    ("john @ gmail.com", None), ("john@gmail.com.", None), (".john@gmail.com", None),
+    ("john..smith@gmail.com", None), ("o'brien@example.ie", None),
+    ("a_b-c%d@sub.example.co.uk", "a_b-c%d@sub.example.co.uk"),
+]
+CANONICAL = [
+    ("j.o.h.n.smith+shop@gmail.com", "johnsmith@gmail.com"),
+    ("johnsmith@googlemail.com", "johnsmith@gmail.com"),
+    ("john.smith+news@outlook.com", "john.smith@outlook.com"),
+    ("john.smith@outlook.com", "john.smith@outlook.com"),
+    (None, None),
+]
+# (raw phone, row country, expected E.164)
+PHONE = [
+    ("+1 415-555-2671", None, "+14155552671"),
+    ("(415) 555-2671", "US", "+14155552671"),
+    ("415.555.2671", "us", "+14155552671"),
+    ("1-415-555-2671", "US", "+14155552671"),
+    ("001 415 555 2671", "GB", "+14155552671"),
+    ("07700 900123", "GB", "+447700900123"),
+    ("+44 (0)7700 900123", None, "+447700900123"),
+    ("0044 7700 900123", "DE", "+447700900123"),
+    ("0151 23456789", "DE", "+4915123456789"),
+    ("06 12 34 56 78", "FR", "+33612345678"),
+    ("612345678", "ES", "+34612345678"),
+    ("06-12345678", "NL", "+31612345678"),
+    ("(415) 555-2671", None, "+14155552671"),  # no country: var cdp_default_country (US)
+    ("0000000000", "US", None),
+    ("999-999-9999", "US", None),
+    ("1234567890", "US", None),
+    ("n/a", "US", None),
+    ("12345", "US", None),
+    ("555-2671", "US", None),
+    ("+999", None, None),
+    ("+88 1234 5678 90", None, "+881234567890"),  # unknown calling code, plausible length
+]
+NAME = [
+    ("  jOHN   smith ", "John Smith"),
+    ("jean-pierre", "Jean-Pierre"),
+    ("MARY", "Mary"),
+    ("null", None), ("-", None), ("Test", None),
+]
+TIMESTAMP = [
+    ("2024-03-01T10:00:00Z", "2024-03-01 10:00:00"),
+    ("2024-03-01 10:00:00", "2024-03-01 10:00:00"),
+    ("2024-03-01T10:00:00+02:00", "2024-03-01 08:00:00"),  # offsets are honoured, not dropped
+    ("2024-03-01", "2024-03-01 00:00:00"),
+    ("2023-02-30 10:00:00", None), ("not-a-timestamp", None), ("13/13/2023", None), (None, None),
+]
+DECIMAL = [("12.50", "12.50"), (" 7 ", "7.00"), ("-3.1", "-3.10"), ("abc", None), ("", None)]
+
+
+def _literal(value: str | None) -> str:
+    return "null" if value is None else "'" + value.replace("'", "''") + "'"
+
+
+def _cases_sql() -> str:
+    """One query returning (kind, case index, output) for every case of every macro."""
+    parts = []
+
+    def add(kind: str, cases: list, expression: str, columns: str) -> None:
+        rows = ", ".join(f"({i}, {', '.join(_literal(v) for v in case[:-1])})" for i, case in enumerate(cases))
+        parts.append(f"select '{kind}' as kind, i, cast({expression} as varchar) as output "
+                     f"from (values {rows}) as cases(i, {columns})")
+
+    add("email", EMAIL, "{{ cdp_normalize_email('value') }}", "value")
+    add("canonical", CANONICAL, "{{ cdp_canonical_email(cdp_normalize_email('value')) }}", "value")
+    add("phone", PHONE, "{{ cdp_e164(cdp_phone_dialable('value'), 'country') }}",
+        "value, country")
+    add("name", NAME, "{{ cdp_normalize_name('value') }}", "value")
+    add("timestamp", TIMESTAMP, "{{ cdp_try_timestamp('value') }}", "value")
+    add("decimal", DECIMAL, "{{ cdp_try_decimal('value') }}", "value")
+    return "\nunion all\n".join(parts)
+
+
+@pytest.fixture(scope="module")
+def outputs(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, int], str | None]:
+    warehouse = tmp_path_factory.mktemp("macros") / "macros.duckdb"
+    sql = compile_inline(_cases_sql(), warehouse)
+    con = duckdb.connect()
+    con.execute("set TimeZone = 'UTC'")  # as the dbt profile does
+    return {(kind, i): output for kind, i, output in con.execute(sql).fetchall()}
+
+
+def _check(outputs, kind: str, cases: list, index: int) -> None:
+    *inputs, expected = cases[index]
+    assert outputs[(kind, index)] == expected, f"{kind}{tuple(inputs)}"
+
+
+@pytest.mark.parametrize("index", range(len(EMAIL)), ids=[repr(c[0]) for c in EMAIL])
+def test_normalize_email(outputs, index: int) -> None:
+    _check(outputs, "email", EMAIL, index)
+
+
+@pytest.mark.parametrize("index", range(len(CANONICAL)), ids=[repr(c[0]) for c in CANONICAL])
+def test_canonical_email(outputs, index: int) -> None:
+    _check(outputs, "canonical", CANONICAL, index)
+
+
+@pytest.mark.parametrize("index", range(len(PHONE)), ids=[f"{c[0]!r}-{c[1]}" for c in PHONE])
+def test_phone_to_e164(outputs, index: int) -> None:
+    _check(outputs, "phone", PHONE, index)
+
+
+@pytest.mark.parametrize("index", range(len(NAME)), ids=[repr(c[0]) for c in NAME])
+def test_normalize_name(outputs, index: int) -> None:
+    _check(outputs, "name", NAME, index)
+
+
+@pytest.mark.parametrize("index", range(len(TIMESTAMP)), ids=[repr(c[0]) for c in TIMESTAMP])
+def test_try_timestamp(outputs, index: int) -> None:
+    _check(outputs, "timestamp", TIMESTAMP, index)
+
+
+@pytest.mark.parametrize("index", range(len(DECIMAL)), ids=[repr(c[0]) for c in DECIMAL])
+def test_try_decimal(outputs, index: int) -> None:
+    _check(outputs, "decimal", DECIMAL, index)
+
+
+def test_macro_queries_compile_for_the_project(tmp_path: Path) -> None:
+    """The phone rule set renders one branch per configured country."""
+    sql = compile_inline("select {{ cdp_e164('d', 'c') }}", tmp_path / "x.duckdb")
+    for country in ("'US'", "'GB'", "'DE'", "'FR'", "'NL'", "'ES'"):
+        assert f"= {country}" in sql
