@@ -44,8 +44,23 @@ def compile_inline(sql: str, warehouse: Path) -> str:
     """SQL with the project's macros expanded by `dbt compile --inline`."""
     project = Project(PROJECT_ROOT, warehouse)
     completed = subprocess.run(
-        [dbt_executable(), "--quiet", "compile", "--inline", sql, "--output", "json",
-         "--project-dir", str(PROJECT_ROOT), "--profiles-dir", str(PROJECT_ROOT)],
-        env=project.dbt_env(), capture_output=True, text=True, check=False)
+        [
+            dbt_executable(),
+            "--quiet",
+            "compile",
+            "--inline",
+            sql,
+            "--output",
+            "json",
+            "--project-dir",
+            str(PROJECT_ROOT),
+            "--profiles-dir",
+            str(PROJECT_ROOT),
+        ],
+        env=project.dbt_env(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert completed.returncode == 0, completed.stdout + completed.stderr
     return json.loads(completed.stdout)["compiled"]

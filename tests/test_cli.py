@@ -10,13 +10,15 @@ import duckdb
 
 
 def cdp(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "cdp.cli", *args], cwd=cwd, capture_output=True,
-                          text=True, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "cdp.cli", *args], cwd=cwd, capture_output=True, text=True, check=False
+    )
 
 
 def test_generate_then_load_twice(tmp_path: Path, project_root: Path) -> None:
-    generated = cdp("generate", "--customers", "120", "--seed", "5", "--out", str(tmp_path / "land"),
-                    cwd=project_root)
+    generated = cdp(
+        "generate", "--customers", "120", "--seed", "5", "--out", str(tmp_path / "land"), cwd=project_root
+    )
     assert generated.returncode == 0, generated.stderr
     assert "crm_contacts" in generated.stdout
     warehouse = tmp_path / "wh.duckdb"
@@ -29,8 +31,9 @@ def test_generate_then_load_twice(tmp_path: Path, project_root: Path) -> None:
 
 
 def test_load_error_is_one_clear_line_and_exit_code_1(tmp_path: Path, project_root: Path) -> None:
-    result = cdp("load", str(tmp_path / "missing"), "--warehouse", str(tmp_path / "wh.duckdb"),
-                 cwd=project_root)
+    result = cdp(
+        "load", str(tmp_path / "missing"), "--warehouse", str(tmp_path / "wh.duckdb"), cwd=project_root
+    )
     assert result.returncode == 1
     assert result.stderr.startswith("error: landing folder ")
     assert "does not exist" in result.stderr

@@ -17,8 +17,10 @@ from cdp.source_config import raw_tables
 
 
 def _digests(folder: Path) -> dict[str, str]:
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*.parquet"))}
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*.parquet"))
+    }
 
 
 @pytest.fixture
@@ -46,7 +48,9 @@ def test_same_seed_gives_identical_files_whatever_the_worker_count(tmp_path: Pat
 def test_regenerating_replaces_old_output(tmp_path: Path) -> None:
     generate(tmp_path, 5_100, seed=3)  # two chunks
     small = generate(tmp_path, 50, seed=3)
-    on_disk = duckdb.connect().execute(f"select count(*) from '{tmp_path}/crm_contacts/*.parquet'").fetchone()[0]
+    on_disk = (
+        duckdb.connect().execute(f"select count(*) from '{tmp_path}/crm_contacts/*.parquet'").fetchone()[0]
+    )
     assert on_disk == small.row_counts["crm_contacts"]
 
 
@@ -56,15 +60,25 @@ def test_generated_tables_match_the_dbt_source_declarations(project_root: Path) 
 
 
 def test_every_table_has_rows_and_ground_truth_covers_every_record(
-        sample: GenerationResult, con: duckdb.DuckDBPyConnection) -> None:
+    sample: GenerationResult, con: duckdb.DuckDBPyConnection
+) -> None:
     assert all(rows > 0 for rows in sample.row_counts.values()), sample.row_counts
-    keys = {"crm_contacts": "contact_id", "shop_customers": "customer_id", "shop_orders": "order_id",
-            "web_events": "event_id", "support_tickets": "ticket_id",
-            "email_engagement": "event_id", "consent_records": "consent_id"}
+    keys = {
+        "crm_contacts": "contact_id",
+        "shop_customers": "customer_id",
+        "shop_orders": "order_id",
+        "web_events": "event_id",
+        "support_tickets": "ticket_id",
+        "email_engagement": "event_id",
+        "consent_records": "consent_id",
+    }
     for table, key in keys.items():
-        unmatched = _share(con, f"""select count(*) from {table} r
+        unmatched = _share(
+            con,
+            f"""select count(*) from {table} r
             left join record_truth t on t.source_table = '{table}' and t.record_id = r.{key}
-            where t.person_id is null""")
+            where t.person_id is null""",
+        )
         assert unmatched == 0, f"{table}: {unmatched} records without a true person"
 
 
@@ -74,27 +88,66 @@ def test_true_phone_numbers_are_valid(con: duckdb.DuckDBPyConnection) -> None:
     assert not invalid, invalid[:5]
 
 
-@pytest.mark.parametrize(("noise", "sql", "low", "high"), [
-    ("exact duplicate deliveries", """select 1 - count(distinct event_id) / count(*) from web_events""",
-     0.005, 0.03),
-    ("emails with case or whitespace variants", """select avg(case when email <> lower(trim(email))
-        then 1 else 0 end) from shop_customers""", 0.05, 0.25),
-    ("gmail +tags", "select avg(case when email like '%+%@gmail.com' then 1 else 0 end) from shop_customers",
-     0.005, 0.1),
-    ("junk emails", f"""select avg(case when lower(trim(email)) in
-        ('{"', '".join(JUNK_EMAILS)}') then 1 else 0 end) from shop_customers""", 0.003, 0.05),
-    ("phones in national format", """select avg(case when phone not like '+%' and phone not like '00%'
-        then 1 else 0 end) from crm_contacts where phone is not null""", 0.2, 0.7),
-    ("late events (received over an hour after)", """select avg(case when try_cast(received_at as timestamp)
+@pytest.mark.parametrize(
+    ("noise", "sql", "low", "high"),
+    [
+        (
+            "exact duplicate deliveries",
+            """select 1 - count(distinct event_id) / count(*) from web_events""",
+            0.005,
+            0.03,
+        ),
+        (
+            "emails with case or whitespace variants",
+            """select avg(case when email <> lower(trim(email))
+        then 1 else 0 end) from shop_customers""",
+            0.05,
+            0.25,
+        ),
+        (
+            "gmail +tags",
+            "select avg(case when email like '%+%@gmail.com' then 1 else 0 end) from shop_customers",
+            0.005,
+            0.1,
+        ),
+        (
+            "junk emails",
+            f"""select avg(case when lower(trim(email)) in
+        ('{"', '".join(JUNK_EMAILS)}') then 1 else 0 end) from shop_customers""",
+            0.003,
+            0.05,
+        ),
+        (
+            "phones in national format",
+            """select avg(case when phone not like '+%' and phone not like '00%'
+        then 1 else 0 end) from crm_contacts where phone is not null""",
+            0.2,
+            0.7,
+        ),
+        (
+            "late events (received over an hour after)",
+            """select avg(case when try_cast(received_at as timestamp)
         > try_cast(event_at as timestamp) + interval 1 hour then 1 else 0 end) from web_events""",
-     0.01, 0.06),
-    ("negative order amounts", "select avg(case when total_amount like '-%' then 1 else 0 end) from shop_orders",
-     0.0003, 0.01),
-    ("CRM records of a person's previous address", """select avg(case when c.street_address <> s.street_address
+            0.01,
+            0.06,
+        ),
+        (
+            "negative order amounts",
+            "select avg(case when total_amount like '-%' then 1 else 0 end) from shop_orders",
+            0.0003,
+            0.01,
+        ),
+        (
+            "CRM records of a person's previous address",
+            """select avg(case when c.street_address <> s.street_address
         then 1 else 0 end) from crm_contacts c join record_truth tc on tc.record_id = c.contact_id
         join record_truth ts on ts.person_id = tc.person_id and ts.source_table = 'shop_customers'
-        join shop_customers s on s.customer_id = ts.record_id""", 0.03, 0.3),
-])
+        join shop_customers s on s.customer_id = ts.record_id""",
+            0.03,
+            0.3,
+        ),
+    ],
+)
 def test_noise_rates(con: duckdb.DuckDBPyConnection, noise: str, sql: str, low: float, high: float) -> None:
     share = _share(con, sql)
     assert low <= share <= high, f"{noise}: {share:.4f} not in [{low}, {high}]"
@@ -102,11 +155,17 @@ def test_noise_rates(con: duckdb.DuckDBPyConnection, noise: str, sql: str, low: 
 
 def test_over_merge_traps_exist(con: duckdb.DuckDBPyConnection) -> None:
     """Different people sharing an email, and kiosks shared by several people."""
-    shared_emails = _share(con, """select count(*) from (select email from people group by email
-        having count(distinct person_id) > 1)""")
-    kiosk_people = _share(con, f"""select max(n) from (select w.anonymous_id, count(distinct t.person_id) n
+    shared_emails = _share(
+        con,
+        """select count(*) from (select email from people group by email
+        having count(distinct person_id) > 1)""",
+    )
+    kiosk_people = _share(
+        con,
+        f"""select max(n) from (select w.anonymous_id, count(distinct t.person_id) n
         from web_events w join record_truth t on t.record_id = w.event_id
-        where w.anonymous_id in ('{"', '".join(KIOSK_DEVICES)}') group by 1)""")
+        where w.anonymous_id in ('{"', '".join(KIOSK_DEVICES)}') group by 1)""",
+    )
     assert shared_emails > 0
     assert kiosk_people > 1
 

@@ -34,8 +34,9 @@ def _count(warehouse: Path, table: str) -> int:
         return con.execute(f"select count(*) from raw.{table}").fetchone()[0]
 
 
-def test_loading_the_same_files_twice_adds_nothing(tmp_path: Path, landing: Path, tables,
-                                                   sample: GenerationResult) -> None:
+def test_loading_the_same_files_twice_adds_nothing(
+    tmp_path: Path, landing: Path, tables, sample: GenerationResult
+) -> None:
     warehouse = tmp_path / "wh.duckdb"
     first = load_landing(landing, warehouse, tables)
     second = load_landing(landing, warehouse, tables)
@@ -67,8 +68,7 @@ def test_missing_landing_folder_is_a_clear_error(tmp_path: Path, tables) -> None
         load_landing(tmp_path / "nowhere", tmp_path / "wh.duckdb", tables)
 
 
-def test_corrupt_file_names_the_file_and_loads_nothing_of_it(tmp_path: Path, landing: Path,
-                                                             tables) -> None:
+def test_corrupt_file_names_the_file_and_loads_nothing_of_it(tmp_path: Path, landing: Path, tables) -> None:
     broken = landing / "shop_orders" / "part-00000.parquet"
     broken.write_bytes(b"PAR1 this is not parquet")
     with pytest.raises(LoadError, match=r"shop_orders/part-00000\.parquet: not a readable Parquet"):
@@ -98,5 +98,5 @@ def test_unknown_table_folder_is_refused(tmp_path: Path, landing: Path, tables) 
 
 def test_empty_landing_folder_is_refused(tmp_path: Path, tables) -> None:
     (tmp_path / "empty").mkdir()
-    with pytest.raises(LoadError, match="no .parquet files"):
+    with pytest.raises(LoadError, match=r"no \.parquet files"):
         load_landing(tmp_path / "empty", tmp_path / "wh.duckdb", tables)

@@ -12,10 +12,19 @@ from tests.conftest import compile_inline
 EMAIL = [
     (" John.Smith@Example.COM\t", "john.smith@example.com"),
     ("jane+news@outlook.com", "jane+news@outlook.com"),
-    ("null", None), ("N/A", None), ("", None), ("   ", None),
-    ("john@", None), ("john@@gmail.com", None), ("john.gmail.com", None), ("@gmail.com", None),
-    ("john @ gmail.com", None), ("john@gmail.com.", None), (".john@gmail.com", None),
-    ("john..smith@gmail.com", None), ("o'brien@example.ie", None),
+    ("null", None),
+    ("N/A", None),
+    ("", None),
+    ("   ", None),
+    ("john@", None),
+    ("john@@gmail.com", None),
+    ("john.gmail.com", None),
+    ("@gmail.com", None),
+    ("john @ gmail.com", None),
+    ("john@gmail.com.", None),
+    (".john@gmail.com", None),
+    ("john..smith@gmail.com", None),
+    ("o'brien@example.ie", None),
     ("a_b-c%d@sub.example.co.uk", "a_b-c%d@sub.example.co.uk"),
 ]
 CANONICAL = [
@@ -53,14 +62,19 @@ NAME = [
     ("  jOHN   smith ", "John Smith"),
     ("jean-pierre", "Jean-Pierre"),
     ("MARY", "Mary"),
-    ("null", None), ("-", None), ("Test", None),
+    ("null", None),
+    ("-", None),
+    ("Test", None),
 ]
 TIMESTAMP = [
     ("2024-03-01T10:00:00Z", "2024-03-01 10:00:00"),
     ("2024-03-01 10:00:00", "2024-03-01 10:00:00"),
     ("2024-03-01T10:00:00+02:00", "2024-03-01 08:00:00"),  # offsets are honoured, not dropped
     ("2024-03-01", "2024-03-01 00:00:00"),
-    ("2023-02-30 10:00:00", None), ("not-a-timestamp", None), ("13/13/2023", None), (None, None),
+    ("2023-02-30 10:00:00", None),
+    ("not-a-timestamp", None),
+    ("13/13/2023", None),
+    (None, None),
 ]
 DECIMAL = [("12.50", "12.50"), (" 7 ", "7.00"), ("-3.1", "-3.10"), ("abc", None), ("", None)]
 
@@ -74,14 +88,17 @@ def _cases_sql() -> str:
     parts = []
 
     def add(kind: str, cases: list, expression: str, columns: str) -> None:
-        rows = ", ".join(f"({i}, {', '.join(_literal(v) for v in case[:-1])})" for i, case in enumerate(cases))
-        parts.append(f"select '{kind}' as kind, i, cast({expression} as varchar) as output "
-                     f"from (values {rows}) as cases(i, {columns})")
+        rows = ", ".join(
+            f"({i}, {', '.join(_literal(v) for v in case[:-1])})" for i, case in enumerate(cases)
+        )
+        parts.append(
+            f"select '{kind}' as kind, i, cast({expression} as varchar) as output "
+            f"from (values {rows}) as cases(i, {columns})"
+        )
 
     add("email", EMAIL, "{{ cdp_normalize_email('value') }}", "value")
     add("canonical", CANONICAL, "{{ cdp_canonical_email(cdp_normalize_email('value')) }}", "value")
-    add("phone", PHONE, "{{ cdp_e164(cdp_phone_dialable('value'), 'country') }}",
-        "value, country")
+    add("phone", PHONE, "{{ cdp_e164(cdp_phone_dialable('value'), 'country') }}", "value, country")
     add("name", NAME, "{{ cdp_normalize_name('value') }}", "value")
     add("timestamp", TIMESTAMP, "{{ cdp_try_timestamp('value') }}", "value")
     add("decimal", DECIMAL, "{{ cdp_try_decimal('value') }}", "value")

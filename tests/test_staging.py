@@ -44,11 +44,14 @@ def test_every_raw_row_is_staged_or_quarantined(built: Project, project_root: Pa
         assert count.accounted_for, count
 
 
-@pytest.mark.parametrize(("model", "key", "raw_table", "phone_column", "raw_phone"), [
-    ("stg_crm__contacts", "contact_id", "crm_contacts", "phone_e164", "phone"),
-    ("stg_shop__customers", "customer_id", "shop_customers", "phone_e164", "phone"),
-    ("stg_support__tickets", "ticket_id", "support_tickets", "requester_phone_e164", "requester_phone"),
-])
+@pytest.mark.parametrize(
+    ("model", "key", "raw_table", "phone_column", "raw_phone"),
+    [
+        ("stg_crm__contacts", "contact_id", "crm_contacts", "phone_e164", "phone"),
+        ("stg_shop__customers", "customer_id", "shop_customers", "phone_e164", "phone"),
+        ("stg_support__tickets", "ticket_id", "support_tickets", "requester_phone_e164", "requester_phone"),
+    ],
+)
 def test_phones_normalise_to_the_true_number(con, model, key, raw_table, phone_column, raw_phone) -> None:
     junk = "', '".join(JUNK_PHONES)
     total, wrong = con.execute(f"""
@@ -62,12 +65,15 @@ def test_phones_normalise_to_the_true_number(con, model, key, raw_table, phone_c
     assert wrong == 0
 
 
-@pytest.mark.parametrize(("model", "key", "raw_table", "column"), [
-    ("stg_crm__contacts", "contact_id", "crm_contacts", "email"),
-    ("stg_shop__customers", "customer_id", "shop_customers", "email"),
-    ("stg_consent__records", "consent_id", "consent_records", "email"),
-    ("stg_support__tickets", "ticket_id", "support_tickets", "requester_email"),
-])
+@pytest.mark.parametrize(
+    ("model", "key", "raw_table", "column"),
+    [
+        ("stg_crm__contacts", "contact_id", "crm_contacts", "email"),
+        ("stg_shop__customers", "customer_id", "shop_customers", "email"),
+        ("stg_consent__records", "consent_id", "consent_records", "email"),
+        ("stg_support__tickets", "ticket_id", "support_tickets", "requester_email"),
+    ],
+)
 def test_canonical_emails_match_the_true_mailbox(con, model, key, raw_table, column) -> None:
     junk = "', '".join(JUNK_EMAILS)
     total, wrong = con.execute(f"""
@@ -86,18 +92,26 @@ def test_canonical_emails_match_the_true_mailbox(con, model, key, raw_table, col
 
 def test_malformed_values_are_quarantined_with_their_reason(con) -> None:
     negative = _one(con, "select count(*) from raw.shop_orders where total_amount like '-%'")
-    quarantined = _one(con, """select count(*) from staging.quarantine_shop__orders
-        where _quarantine_reason like 'negative total_amount: -%'""")
+    quarantined = _one(
+        con,
+        """select count(*) from staging.quarantine_shop__orders
+        where _quarantine_reason like 'negative total_amount: -%'""",
+    )
     assert negative > 0
     assert quarantined == negative
-    reasons = {r[0] for r in con.execute("""select split_part(_quarantine_reason, ':', 1)
-        from staging.quarantine_consent__records""").fetchall()}
+    reasons = {
+        r[0]
+        for r in con.execute("""select split_part(_quarantine_reason, ':', 1)
+        from staging.quarantine_consent__records""").fetchall()
+    }
     assert {"duplicate", "invalid email"} <= reasons
 
 
 def test_contact_with_broken_email_is_kept_with_a_flag(con) -> None:
     flagged = _one(con, "select count(*) from staging.stg_crm__contacts where has_invalid_email")
-    wrongly = _one(con, "select count(*) from staging.stg_crm__contacts where has_invalid_email and email is not null")
+    wrongly = _one(
+        con, "select count(*) from staging.stg_crm__contacts where has_invalid_email and email is not null"
+    )
     assert flagged > 0
     assert wrongly == 0
 
@@ -110,8 +124,9 @@ def own_warehouse(built: Project, tmp_path: Path) -> Project:
     return copy
 
 
-def test_redelivered_file_is_quarantined_as_duplicates(own_warehouse: Project, sample: GenerationResult,
-                                                       tmp_path: Path, project_root: Path) -> None:
+def test_redelivered_file_is_quarantined_as_duplicates(
+    own_warehouse: Project, sample: GenerationResult, tmp_path: Path, project_root: Path
+) -> None:
     late = tmp_path / "late" / "web_events"
     late.mkdir(parents=True)
     rows = pq.read_table(sample.out_dir / "web_events" / "part-00000.parquet").slice(0, 100)
@@ -126,12 +141,15 @@ def test_redelivered_file_is_quarantined_as_duplicates(own_warehouse: Project, s
 
 
 def test_order_lines_wait_in_quarantine_until_their_order_lands(
-        own_warehouse: Project, tmp_path: Path, project_root: Path) -> None:
+    own_warehouse: Project, tmp_path: Path, project_root: Path
+) -> None:
     with duckdb.connect(str(own_warehouse.warehouse)) as con:
         order_id, lines = con.execute("""select order_id, count(*) from staging.stg_shop__order_lines
             group by 1 order by 1 limit 1""").fetchone()
-        late_order = con.sql("select * exclude (_source_file, _source_row, _loaded_at) "
-                             f"from raw.shop_orders where order_id = '{order_id}'").to_arrow_table()
+        late_order = con.sql(
+            "select * exclude (_source_file, _source_row, _loaded_at) "
+            f"from raw.shop_orders where order_id = '{order_id}'"
+        ).to_arrow_table()
         con.execute("delete from raw.shop_orders where order_id = ?", [order_id])  # not landed yet
     _rebuild(own_warehouse)
     waiting = _lines(own_warehouse, order_id)
@@ -143,13 +161,21 @@ def test_order_lines_wait_in_quarantine_until_their_order_lands(
     _rebuild(own_warehouse)
     assert _lines(own_warehouse, order_id) == {("staged", None)}
     with duckdb.connect(str(own_warehouse.warehouse), read_only=True) as con:
-        assert _one(con, f"select count(*) from staging.stg_shop__order_lines where order_id = '{order_id}'") == lines
+        assert (
+            _one(con, f"select count(*) from staging.stg_shop__order_lines where order_id = '{order_id}'")
+            == lines
+        )
 
 
 def _lines(project: Project, order_id: str) -> set[tuple[str, str | None]]:
     with duckdb.connect(str(project.warehouse), read_only=True) as con:
-        return set(con.execute("""
+        return set(
+            con.execute(
+                """
             select 'staged', null from staging.stg_shop__order_lines where order_id = $1
             union all
             select 'quarantine', _quarantine_reason from staging.quarantine_shop__order_lines
-            where order_id = $1 and _quarantine_reason not like 'duplicate%'""", [order_id]).fetchall())
+            where order_id = $1 and _quarantine_reason not like 'duplicate%'""",
+                [order_id],
+            ).fetchall()
+        )

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+from rich.progress import MofNCompleteColumn, Progress, TimeElapsedColumn
 from rich.table import Table
 
 from cdp.dbt_runner import run_dbt
@@ -21,15 +21,22 @@ from cdp.pipeline import DemoReport, run_demo
 from cdp.project import Project
 from cdp.source_config import raw_tables
 
-app = typer.Typer(help="Warehouse-native customer data platform.", no_args_is_help=True,
-                  pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="Warehouse-native customer data platform.", no_args_is_help=True, pretty_exceptions_enable=False
+)
 console = Console(soft_wrap=True)  # messages stay one line when piped to logs
 error_console = Console(stderr=True, soft_wrap=True)
 
-ProjectDir = Annotated[Path | None, typer.Option("--project-dir", help="Folder with dbt_project.yml "
-                                                 "(default: found from the working directory).")]
-Warehouse = Annotated[Path | None, typer.Option("--warehouse", help="DuckDB file (default: "
-                                                "$CDP_DUCKDB_PATH or warehouse/cdp.duckdb).")]
+ProjectDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--project-dir", help="Folder with dbt_project.yml (default: found from the working directory)."
+    ),
+]
+Warehouse = Annotated[
+    Path | None,
+    typer.Option("--warehouse", help="DuckDB file (default: $CDP_DUCKDB_PATH or warehouse/cdp.duckdb)."),
+]
 
 
 @app.command()
@@ -40,11 +47,13 @@ def generate(
     as_of: Annotated[datetime, typer.Option(help="Date the data ends at.")] = DEFAULT_AS_OF,
 ) -> None:
     """Generate realistic, noisy raw source files with ground truth in OUT/_truth."""
-    with Progress(*Progress.get_default_columns()[:-1], MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=console) as bar:
+    with Progress(
+        *Progress.get_default_columns()[:-1], MofNCompleteColumn(), TimeElapsedColumn(), console=console
+    ) as bar:
         task = bar.add_task("generating people", total=customers)
-        result = generate_data(out, customers, seed, as_of=as_of,
-                               progress=lambda done: bar.update(task, completed=done))
+        result = generate_data(
+            out, customers, seed, as_of=as_of, progress=lambda done: bar.update(task, completed=done)
+        )
     table = Table("raw table", "rows", title=f"{customers:,} people, seed {seed} -> {out}")
     for name, rows in result.row_counts.items():
         table.add_row(name, f"{rows:,}")
@@ -66,8 +75,10 @@ def load(
         console.print(f"  {file.table:<20} {file.file.name}: {state}")
 
     result = load_landing(landing, project.warehouse, raw_tables(project.root), on_file=report)
-    console.print(f"loaded {result.rows_loaded:,} rows into {project.warehouse} "
-                  f"({result.files_skipped} file(s) skipped as already loaded)")
+    console.print(
+        f"loaded {result.rows_loaded:,} rows into {project.warehouse} "
+        f"({result.files_skipped} file(s) skipped as already loaded)"
+    )
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
@@ -93,13 +104,24 @@ def demo(
 
 
 def _print_demo(report: DemoReport, project: Project) -> None:
-    table = Table("raw table", "landed", "staged", "quarantined", "top quarantine reasons",
-                  title="Staging: every landed row is staged or quarantined")
+    table = Table(
+        "raw table",
+        "landed",
+        "staged",
+        "quarantined",
+        "top quarantine reasons",
+        title="Staging: every landed row is staged or quarantined",
+    )
     for count in report.staging:
         reasons = ", ".join(f"{kind} {n:,}" for kind, n in count.top_reasons)
-        table.add_row(count.raw_table, f"{count.raw:,}", f"{count.staged:,}",
-                      f"{count.quarantined:,}", reasons,
-                      style=None if count.accounted_for else "bold red")
+        table.add_row(
+            count.raw_table,
+            f"{count.raw:,}",
+            f"{count.staged:,}",
+            f"{count.quarantined:,}",
+            reasons,
+            style=None if count.accounted_for else "bold red",
+        )
     console.print(table)
     statuses = ", ".join(f"{n} {status}" for status, n in sorted(report.dbt.statuses.items()))
     console.print(f"dbt build: {statuses}")

@@ -30,11 +30,22 @@ def dbt_executable() -> str:
 
 
 def run_dbt(project: Project, args: list[str], quiet: bool = False) -> DbtResult:
-    command = [dbt_executable(), *args, "--project-dir", str(project.root),
-               "--profiles-dir", str(project.root)]
+    command = [
+        dbt_executable(),
+        *args,
+        "--project-dir",
+        str(project.root),
+        "--profiles-dir",
+        str(project.root),
+    ]
     project.warehouse.parent.mkdir(parents=True, exist_ok=True)
-    completed = subprocess.run(command, cwd=project.root, env=project.dbt_env(), check=False,
-                               stdout=subprocess.DEVNULL if quiet else None)
+    completed = subprocess.run(
+        command,
+        cwd=project.root,
+        env=project.dbt_env(),
+        check=False,
+        stdout=subprocess.DEVNULL if quiet else None,
+    )
     return DbtResult(command, completed.returncode, _statuses(project.root / "target" / "run_results.json"))
 
 

@@ -45,23 +45,29 @@ class LoadReport:
 def landing_files(landing_dir: Path, tables: dict[str, RawTable]) -> list[tuple[RawTable, Path]]:
     """The Parquet files to load, per declared table; errors on anything unexpected."""
     if not landing_dir.is_dir():
-        raise LoadError(f"landing folder {landing_dir} does not exist "
-                        "(create it with `cdp generate --out DIR` or point to your exports)")
+        raise LoadError(
+            f"landing folder {landing_dir} does not exist "
+            "(create it with `cdp generate --out DIR` or point to your exports)"
+        )
     found: list[tuple[RawTable, Path]] = []
     for folder in sorted(p for p in landing_dir.iterdir() if p.is_dir()):
         if folder.name.startswith(("_", ".")):  # ground truth and other side files
             continue
         if folder.name not in tables:
-            raise LoadError(f"{folder}: no raw table '{folder.name}' is declared; known tables: "
-                            f"{', '.join(sorted(tables))} (declare new ones in a _sources.yml)")
+            raise LoadError(
+                f"{folder}: no raw table '{folder.name}' is declared; known tables: "
+                f"{', '.join(sorted(tables))} (declare new ones in a _sources.yml)"
+            )
         files = sorted(folder.glob("*.parquet"))
         others = sorted(p.name for p in folder.iterdir() if p.is_file() and p.suffix != ".parquet")
         if others:
             raise LoadError(f"{folder}: only .parquet files can be loaded, found {', '.join(others)}")
         found += [(tables[folder.name], f) for f in files]
     if not found:
-        raise LoadError(f"{landing_dir}: no .parquet files under <table>/ folders "
-                        f"(expected e.g. {landing_dir / next(iter(sorted(tables)))}/part-00000.parquet)")
+        raise LoadError(
+            f"{landing_dir}: no .parquet files under <table>/ folders "
+            f"(expected e.g. {landing_dir / next(iter(sorted(tables)))}/part-00000.parquet)"
+        )
     return found
 
 
@@ -102,28 +108,38 @@ def _sha256(path: Path) -> str:
 
 def _file_columns(con: duckdb.DuckDBPyConnection, path: Path) -> list[str]:
     try:
-        return [row[0] for row in con.execute(
-            "select name from parquet_schema(?) where num_children is null", [str(path)]).fetchall()]
+        return [
+            row[0]
+            for row in con.execute(
+                "select name from parquet_schema(?) where num_children is null", [str(path)]
+            ).fetchall()
+        ]
     except duckdb.Error as exc:
-        raise LoadError(f"{path}: not a readable Parquet file ({exc.__class__.__name__}: "
-                        f"{str(exc).splitlines()[0]})") from exc
+        raise LoadError(
+            f"{path}: not a readable Parquet file ({exc.__class__.__name__}: {str(exc).splitlines()[0]})"
+        ) from exc
 
 
 def _check_columns(table: RawTable, path: Path, columns: list[str]) -> None:
     missing = [c for c in table.columns if c not in columns]
     extra = [c for c in columns if c not in table.columns]
     if missing:
-        raise LoadError(f"{path}: missing column(s) {', '.join(missing)} of raw table "
-                        f"'{table.identifier}' (declared in {table.declared_in})")
+        raise LoadError(
+            f"{path}: missing column(s) {', '.join(missing)} of raw table "
+            f"'{table.identifier}' (declared in {table.declared_in})"
+        )
     if extra:
-        raise LoadError(f"{path}: column(s) {', '.join(extra)} are not declared for raw table "
-                        f"'{table.identifier}'; add them to {table.declared_in} to load them")
+        raise LoadError(
+            f"{path}: column(s) {', '.join(extra)} are not declared for raw table "
+            f"'{table.identifier}'; add them to {table.declared_in} to load them"
+        )
 
 
 def _load_file(con: duckdb.DuckDBPyConnection, table: RawTable, path: Path) -> FileLoad:
     sha = _sha256(path)
-    seen = con.execute(f"select rows from {LOAD_LOG} where raw_table = ? and sha256 = ?",
-                       [table.identifier, sha]).fetchone()
+    seen = con.execute(
+        f"select rows from {LOAD_LOG} where raw_table = ? and sha256 = ?", [table.identifier, sha]
+    ).fetchone()
     if seen:
         return FileLoad(table.identifier, path, seen[0], skipped=True)
     _check_columns(table, path, _file_columns(con, path))
@@ -141,12 +157,16 @@ def _load_file(con: duckdb.DuckDBPyConnection, table: RawTable, path: Path) -> F
             f"""insert into {target} ({columns}, _source_file, _source_row, _loaded_at)
                 select {casts}, ?, file_row_number, ?
                 from read_parquet(?, file_row_number = true)""",
-            [source_file, loaded_at, str(path)]).fetchone()[0]
-        con.execute(f"insert into {LOAD_LOG} values (?, ?, ?, ?, ?)",
-                    [sha, table.identifier, str(path), rows, loaded_at])
+            [source_file, loaded_at, str(path)],
+        ).fetchone()[0]
+        con.execute(
+            f"insert into {LOAD_LOG} values (?, ?, ?, ?, ?)",
+            [sha, table.identifier, str(path), rows, loaded_at],
+        )
         con.execute("commit")
     except duckdb.Error as exc:
         con.execute("rollback")
-        raise LoadError(f"{path}: loading into {target} failed, nothing of it was loaded: "
-                        f"{str(exc).splitlines()[0]}") from exc
+        raise LoadError(
+            f"{path}: loading into {target} failed, nothing of it was loaded: {str(exc).splitlines()[0]}"
+        ) from exc
     return FileLoad(table.identifier, path, rows, skipped=False)

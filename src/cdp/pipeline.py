@@ -38,11 +38,15 @@ def landing_is_current(landing: Path, people: int, seed: int) -> bool:
         return False
     meta = json.loads(manifest.read_text())
     return (meta.get("people"), meta.get("seed"), meta.get("as_of")) == (
-        people, seed, DEFAULT_AS_OF.date().isoformat())
+        people,
+        seed,
+        DEFAULT_AS_OF.date().isoformat(),
+    )
 
 
-def run_demo(project: Project, landing: Path, people: int, seed: int,
-             progress: Callable[[str], None]) -> DemoReport:
+def run_demo(
+    project: Project, landing: Path, people: int, seed: int, progress: Callable[[str], None]
+) -> DemoReport:
     report = DemoReport()
     tables = raw_tables(project.root)
 
@@ -65,8 +69,10 @@ def run_demo(project: Project, landing: Path, people: int, seed: int,
     report.dbt = run_dbt(project, ["build"], quiet=True)
     report.timings["dbt build"] = time.perf_counter() - start
     if not report.dbt.ok:
-        raise CdpError("dbt build failed: run `cdp build` to see the failing models and tests "
-                       f"(results: {dict(report.dbt.statuses)})")
+        raise CdpError(
+            "dbt build failed: run `cdp build` to see the failing models and tests "
+            f"(results: {dict(report.dbt.statuses)})"
+        )
 
     report.staging = staging_counts(project.warehouse, tables)
     return report

@@ -13,7 +13,7 @@ DEFAULT_WAREHOUSE = Path("warehouse/cdp.duckdb")
 
 @dataclass(frozen=True)
 class Project:
-    root: Path       # folder holding dbt_project.yml and profiles.yml
+    root: Path  # folder holding dbt_project.yml and profiles.yml
     warehouse: Path  # the DuckDB file dbt and the loader share
 
     @classmethod
@@ -28,8 +28,9 @@ class Project:
             if (folder / "dbt_project.yml").is_file():
                 chosen = warehouse or Path(os.environ.get("CDP_DUCKDB_PATH", folder / DEFAULT_WAREHOUSE))
                 return cls(folder, chosen if chosen.is_absolute() else folder / chosen)
-        raise ConfigError(f"no dbt_project.yml in {here} or its parents: run cdp inside the "
-                          "project, or pass --project-dir")
+        raise ConfigError(
+            f"no dbt_project.yml in {here} or its parents: run cdp inside the project, or pass --project-dir"
+        )
 
     def dbt_env(self) -> dict[str, str]:
         """Environment for dbt, pointing its DuckDB profile at this project's warehouse."""

@@ -19,9 +19,9 @@ LINEAGE_COLUMNS = ("_source_file", "_source_row", "_loaded_at")
 
 @dataclass(frozen=True)
 class RawTable:
-    source: str          # dbt source name, e.g. "crm"
-    name: str            # dbt table name, e.g. "contacts"
-    identifier: str      # warehouse table and landing folder name, e.g. "crm_contacts"
+    source: str  # dbt source name, e.g. "crm"
+    name: str  # dbt table name, e.g. "contacts"
+    identifier: str  # warehouse table and landing folder name, e.g. "crm_contacts"
     columns: tuple[str, ...]  # data columns, without the loader's lineage columns
     declared_in: Path
 
@@ -54,8 +54,9 @@ def _tables_in(path: Path) -> list[RawTable]:
             columns = tuple(c["name"] for c in table.get("columns", []) if "name" in c)
             data_columns = tuple(c for c in columns if c not in LINEAGE_COLUMNS)
             if not name or not data_columns:
-                raise ConfigError(f"{path}: source '{source.get('name')}' table '{name}' "
-                                  "needs a name and its columns listed")
-            found.append(RawTable(source["name"], name, table.get("identifier", name),
-                                  data_columns, path))
+                raise ConfigError(
+                    f"{path}: source '{source.get('name')}' table '{name}' "
+                    "needs a name and its columns listed"
+                )
+            found.append(RawTable(source["name"], name, table.get("identifier", name), data_columns, path))
     return found

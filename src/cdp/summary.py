@@ -39,13 +39,15 @@ def staging_counts(warehouse: Path, tables: dict[str, RawTable]) -> list[Staging
             reasons = con.execute(f"""
                 select split_part(_quarantine_reason, ':', 1) as kind, count(*)
                 from {quarantine} group by 1 order by 2 desc, 1 limit 3""").fetchall()
-            counts.append(StagingCount(
-                identifier,
-                _count(con, f"{RAW_SCHEMA}.{identifier}"),
-                _count(con, f"{STAGING_SCHEMA}.stg_{suffix}"),
-                _count(con, quarantine),
-                reasons,
-            ))
+            counts.append(
+                StagingCount(
+                    identifier,
+                    _count(con, f"{RAW_SCHEMA}.{identifier}"),
+                    _count(con, f"{STAGING_SCHEMA}.stg_{suffix}"),
+                    _count(con, quarantine),
+                    reasons,
+                )
+            )
     return counts
 
 

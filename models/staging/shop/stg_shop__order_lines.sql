@@ -10,8 +10,8 @@ select
     product_name,
     quantity,
     unit_price,
-    quantity * unit_price as line_amount,
     _source_file,
     _source_row,
-    _loaded_at
+    _loaded_at,
+    quantity * unit_price as line_amount
 from order_lines

@@ -11,8 +11,14 @@ from cdp.generate.pools import NICKNAMES
 JUNK_EMAILS = ("test@test.com", "noemail@example.com", "none@none.com", "a@a.com", "null")
 JUNK_PHONES = ("0000000000", "1234567890", "999-999-9999", "null", "n/a")
 JUNK_NAMES = ("Test", "null", "N/A", "asdf", "-")
-BROKEN_EMAIL_SHAPES = ("{local}@", "{local}@@{domain}", "{local}.{domain}", "{local}@{domain}.",
-                       "@{domain}", "{local} @ {domain}")
+BROKEN_EMAIL_SHAPES = (
+    "{local}@",
+    "{local}@@{domain}",
+    "{local}.{domain}",
+    "{local}@{domain}.",
+    "@{domain}",
+    "{local} @ {domain}",
+)
 BAD_DATES = ("2023-02-30", "not-a-date", "31/31/2023", "2021-13-01", "0000-00-00", "yesterday")
 BAD_TIMESTAMPS = ("2023-02-30 10:00:00", "not-a-timestamp", "2024-06-31T25:61:00Z", "N/A", "13/13/2023")
 
@@ -21,18 +27,18 @@ BAD_TIMESTAMPS = ("2023-02-30 10:00:00", "not-a-timestamp", "2024-06-31T25:61:00
 class NoiseRates:
     """Probabilities of each kind of noise, per rendered value or per row."""
 
-    email_case_space: float = 0.15   # ' John.Smith@Gmail.COM '
-    gmail_variant: float = 0.25      # dots moved / +tag / googlemail.com, of gmail renders
-    name_typo: float = 0.04          # swapped, dropped or doubled letter
-    nickname: float = 0.25           # of first names that have a nickname
-    junk_value: float = 0.015        # test@test.com, 0000000000, 'null'
-    broken_email: float = 0.005      # 'john@@gmail.com'
-    malformed_row: float = 0.004     # bad date, negative amount, unknown code
-    duplicate_row: float = 0.015     # exact re-delivery of the same row
-    late_event: float = 0.03         # received hours or days after it happened
-    moved_address: float = 0.10      # of people: older systems keep the previous address
+    email_case_space: float = 0.15  # ' John.Smith@Gmail.COM '
+    gmail_variant: float = 0.25  # dots moved / +tag / googlemail.com, of gmail renders
+    name_typo: float = 0.04  # swapped, dropped or doubled letter
+    nickname: float = 0.25  # of first names that have a nickname
+    junk_value: float = 0.015  # test@test.com, 0000000000, 'null'
+    broken_email: float = 0.005  # 'john@@gmail.com'
+    malformed_row: float = 0.004  # bad date, negative amount, unknown code
+    duplicate_row: float = 0.015  # exact re-delivery of the same row
+    late_event: float = 0.03  # received hours or days after it happened
+    moved_address: float = 0.10  # of people: older systems keep the previous address
     shared_household_email: float = 0.03  # of people: use a partner's email address
-    shared_store_device: float = 0.02     # of web sessions: on an in-store kiosk
+    shared_store_device: float = 0.02  # of web sessions: on an in-store kiosk
 
 
 def email_variant(rng: random.Random, email: str, rates: NoiseRates) -> str:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import random
 import unicodedata
 from dataclasses import dataclass, field
-from functools import cached_property
 from datetime import date, datetime, timedelta
+from functools import cached_property
 
 import phonenumbers
 
@@ -46,8 +46,10 @@ class Person:
     def phone_renderings(self) -> dict[str, str]:
         """E164, INTERNATIONAL and NATIONAL forms, formatted once: formatting is costly."""
         fmt = phonenumbers.PhoneNumberFormat
-        return {name: phonenumbers.format_number(self.phone, getattr(fmt, name))
-                for name in ("E164", "INTERNATIONAL", "NATIONAL")}
+        return {
+            name: phonenumbers.format_number(self.phone, getattr(fmt, name))
+            for name in ("E164", "INTERNATIONAL", "NATIONAL")
+        }
 
     @property
     def phone_e164(self) -> str:
@@ -63,8 +65,13 @@ def _email_for(rng: random.Random, first: str, last: str, born: date, country: s
     domain = rng.choices(domains, weights)[0]
     first_a, last_a = _ascii(first).replace(" ", ""), _ascii(last).replace(" ", "")
     local = rng.choice(
-        (f"{first_a}.{last_a}", f"{first_a}{last_a}", f"{first_a[0]}{last_a}",
-         f"{first_a}.{last_a}{born.year % 100:02d}", f"{first_a}{rng.randint(1, 999)}")
+        (
+            f"{first_a}.{last_a}",
+            f"{first_a}{last_a}",
+            f"{first_a[0]}{last_a}",
+            f"{first_a}.{last_a}{born.year % 100:02d}",
+            f"{first_a}{rng.randint(1, 999)}",
+        )
     )
     return f"{local}@{domain}"
 
@@ -84,8 +91,11 @@ def make_person(
 ) -> Person:
     """One person; with probability ``shared_household_email`` they share ``partner``'s home."""
     shares_home = partner is not None and rng.random() < rates.shared_household_email
-    country = partner.country if shares_home else rng.choices(
-        list(COUNTRIES), [share for _locale, share in COUNTRIES.values()])[0]
+    country = (
+        partner.country
+        if shares_home
+        else rng.choices(list(COUNTRIES), [share for _locale, share in COUNTRIES.values()])[0]
+    )
     pool = pools[country]
     first = rng.choice(pool.first_names)
     last = partner.last_name if shares_home and rng.random() < 0.6 else rng.choice(pool.last_names)

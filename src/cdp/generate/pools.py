@@ -70,18 +70,43 @@ NICKNAMES: dict[str, list[str]] = {
 }
 
 EMAIL_DOMAINS: dict[str, list[tuple[str, float]]] = {
-    "US": [("gmail.com", 0.45), ("yahoo.com", 0.15), ("outlook.com", 0.15), ("icloud.com", 0.1),
-           ("hotmail.com", 0.1), ("aol.com", 0.05)],
-    "GB": [("gmail.com", 0.4), ("hotmail.co.uk", 0.2), ("outlook.com", 0.15), ("btinternet.com", 0.1),
-           ("yahoo.co.uk", 0.15)],
-    "DE": [("gmail.com", 0.3), ("web.de", 0.25), ("gmx.de", 0.25), ("t-online.de", 0.1),
-           ("outlook.de", 0.1)],
-    "FR": [("gmail.com", 0.4), ("orange.fr", 0.2), ("free.fr", 0.15), ("hotmail.fr", 0.15),
-           ("laposte.net", 0.1)],
-    "NL": [("gmail.com", 0.45), ("hotmail.nl", 0.2), ("ziggo.nl", 0.15), ("kpnmail.nl", 0.1),
-           ("outlook.com", 0.1)],
-    "ES": [("gmail.com", 0.5), ("hotmail.es", 0.2), ("yahoo.es", 0.1), ("telefonica.net", 0.1),
-           ("outlook.es", 0.1)],
+    "US": [
+        ("gmail.com", 0.45),
+        ("yahoo.com", 0.15),
+        ("outlook.com", 0.15),
+        ("icloud.com", 0.1),
+        ("hotmail.com", 0.1),
+        ("aol.com", 0.05),
+    ],
+    "GB": [
+        ("gmail.com", 0.4),
+        ("hotmail.co.uk", 0.2),
+        ("outlook.com", 0.15),
+        ("btinternet.com", 0.1),
+        ("yahoo.co.uk", 0.15),
+    ],
+    "DE": [("gmail.com", 0.3), ("web.de", 0.25), ("gmx.de", 0.25), ("t-online.de", 0.1), ("outlook.de", 0.1)],
+    "FR": [
+        ("gmail.com", 0.4),
+        ("orange.fr", 0.2),
+        ("free.fr", 0.15),
+        ("hotmail.fr", 0.15),
+        ("laposte.net", 0.1),
+    ],
+    "NL": [
+        ("gmail.com", 0.45),
+        ("hotmail.nl", 0.2),
+        ("ziggo.nl", 0.15),
+        ("kpnmail.nl", 0.1),
+        ("outlook.com", 0.1),
+    ],
+    "ES": [
+        ("gmail.com", 0.5),
+        ("hotmail.es", 0.2),
+        ("yahoo.es", 0.1),
+        ("telefonica.net", 0.1),
+        ("outlook.es", 0.1),
+    ],
 }
 
 

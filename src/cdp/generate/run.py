@@ -81,8 +81,9 @@ def generate(
     return result
 
 
-def _chunk_tables(start: int, seed: int, people: int, as_of: datetime,
-                  rates: NoiseRates) -> dict[str, pa.Table]:
+def _chunk_tables(
+    start: int, seed: int, people: int, as_of: datetime, rates: NoiseRates
+) -> dict[str, pa.Table]:
     """All rows of people ``start`` .. ``start + CHUNK_PEOPLE`` as Arrow tables."""
     pools, catalog = build_pools(seed), build_catalog(seed)
     rng = random.Random(f"{seed}-{start}")
@@ -102,5 +103,13 @@ def _chunk_tables(start: int, seed: int, people: int, as_of: datetime,
 
 
 def _person_row(person: Person) -> tuple[str, ...]:
-    return (person.person_id, person.household_id, person.country, person.first_name,
-            person.last_name, person.email, person.phone_e164, person.date_of_birth.isoformat())
+    return (
+        person.person_id,
+        person.household_id,
+        person.country,
+        person.first_name,
+        person.last_name,
+        person.email,
+        person.phone_e164,
+        person.date_of_birth.isoformat(),
+    )

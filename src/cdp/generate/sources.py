@@ -16,8 +16,15 @@ CURRENCY = {"US": "USD", "GB": "GBP"}
 KIOSK_DEVICES = tuple(f"kiosk-store-{n:03d}" for n in range(20))  # shared in-store tablets
 EMAIL_PURPOSES = ("email_marketing", "sms_marketing", "personalised_ads", "analytics")
 CONSENT_SOURCES = ("web_form", "shop_checkout", "crm_import", "preference_centre")
-TICKET_SUBJECTS = ("Where is my order?", "Return request", "Damaged item", "Change address",
-                   "Discount code not working", "Cancel my order", "Size exchange")
+TICKET_SUBJECTS = (
+    "Where is my order?",
+    "Return request",
+    "Damaged item",
+    "Change address",
+    "Discount code not working",
+    "Cancel my order",
+    "Size exchange",
+)
 PAGES = ("/", "/sale", "/new-in", "/women", "/men", "/home", "/search", "/account")
 
 
@@ -31,8 +38,18 @@ class Product:
 @functools.lru_cache(maxsize=2)  # pure in seed; each worker process builds it once
 def build_catalog(seed: int) -> tuple[Product, ...]:
     rng = random.Random(f"catalog-{seed}")
-    kinds = ("T-shirt", "Hoodie", "Sneakers", "Jeans", "Backpack", "Scarf", "Mug", "Lamp",
-             "Candle", "Notebook")
+    kinds = (
+        "T-shirt",
+        "Hoodie",
+        "Sneakers",
+        "Jeans",
+        "Backpack",
+        "Scarf",
+        "Mug",
+        "Lamp",
+        "Candle",
+        "Notebook",
+    )
     colours = ("Black", "White", "Navy", "Olive", "Sand")
     return tuple(
         Product(f"SKU-{i:04d}", f"{colours[i % 5]} {kind}", round(rng.uniform(8, 140), 2))
@@ -47,8 +64,15 @@ class Batch:
     rows: dict[str, list[dict[str, str | None]]] = field(default_factory=dict)
     truth: list[tuple[str, str, str]] = field(default_factory=list)
 
-    def add(self, table: str, row: dict[str, str | None], person: Person | None, rng: random.Random,
-            rates: NoiseRates, key: str) -> None:
+    def add(
+        self,
+        table: str,
+        row: dict[str, str | None],
+        person: Person | None,
+        rng: random.Random,
+        rates: NoiseRates,
+        key: str,
+    ) -> None:
         self.rows.setdefault(table, []).append(row)
         if rng.random() < rates.duplicate_row:  # at-least-once delivery re-sends rows
             self.rows[table].append(dict(row))
@@ -156,7 +180,8 @@ class Emitter:
                 "last_name": self.last_name(person),
                 "phone": self.phone(person, national_ok=True, missing=0.4),
                 "loyalty_id": f"LY{record_id(23, person.index, ordinal) % 10**10:010d}"
-                if self.rng.random() < 0.3 else None,
+                if self.rng.random() < 0.3
+                else None,
                 "street_address": address.street,
                 "city": address.city,
                 "postcode": address.postcode,
@@ -230,12 +255,18 @@ class Emitter:
             for step in range(self.rng.randint(1, 5)):
                 if logs_in and step == 1:
                     user_id = self.rng.choice(customer_ids)
-                event_type = "login" if logs_in and step == 1 else self.rng.choice(
-                    ("page_view", "page_view", "product_view", "add_to_cart"))
+                event_type = (
+                    "login"
+                    if logs_in and step == 1
+                    else self.rng.choice(("page_view", "page_view", "product_view", "add_to_cart"))
+                )
                 moment += timedelta(seconds=self.rng.randint(5, 300))
                 late = self.rng.random() < self.rates.late_event
-                received = moment + (timedelta(hours=self.rng.randint(1, 96)) if late
-                                     else timedelta(seconds=self.rng.randint(0, 5)))
+                received = moment + (
+                    timedelta(hours=self.rng.randint(1, 96))
+                    if late
+                    else timedelta(seconds=self.rng.randint(0, 5))
+                )
                 row = {
                     "event_id": hex_id("evt_", 55, person.index, ordinal),
                     "anonymous_id": device,
