@@ -7,7 +7,8 @@ TOOLS := .tools
 UV := $(TOOLS)/bin/uv
 VENV := .venv
 BIN := $(VENV)/bin
-export UV_PYTHON_DOWNLOADS := never   # use this machine's Python, never fetch one
+# Use this machine's Python; never download one.
+export UV_PYTHON_DOWNLOADS := never
 
 .PHONY: setup demo test lint fmt clean
 
