@@ -28,7 +28,7 @@ def con(built: Project, sample: GenerationResult) -> duckdb.DuckDBPyConnection:
 
 
 def _one(con: duckdb.DuckDBPyConnection, sql: str):
-    return con.execute(sql).fetchone()[0]
+    return con.execute(sql).fetchall()[0][0]
 
 
 def _rebuild(project: Project) -> None:
@@ -145,7 +145,7 @@ def test_order_lines_wait_in_quarantine_until_their_order_lands(
 ) -> None:
     with duckdb.connect(str(own_warehouse.warehouse)) as con:
         order_id, lines = con.execute("""select order_id, count(*) from staging.stg_shop__order_lines
-            group by 1 order by 1 limit 1""").fetchone()
+            group by 1 order by 1 limit 1""").fetchall()[0]
         late_order = con.sql(
             "select * exclude (_source_file, _source_row, _loaded_at) "
             f"from raw.shop_orders where order_id = '{order_id}'"
