@@ -41,3 +41,28 @@
 {% macro bigquery__cdp_regexp_like(expr, pattern) -%}
     regexp_contains({{ expr }}, r'{{ pattern }}')
 {%- endmacro %}
+
+{#- As cdp_regexp_like, with the pattern a SQL expression (e.g. a seed column). -#}
+{% macro cdp_regexp_like_expr(expr, pattern_expr) -%}
+    {{ return(adapter.dispatch('cdp_regexp_like_expr', 'cdp')(expr, pattern_expr)) }}
+{%- endmacro %}
+
+{% macro default__cdp_regexp_like_expr(expr, pattern_expr) -%}
+    regexp_like({{ expr }}, {{ pattern_expr }})
+{%- endmacro %}
+
+{% macro duckdb__cdp_regexp_like_expr(expr, pattern_expr) -%}
+    regexp_matches({{ expr }}, {{ pattern_expr }})
+{%- endmacro %}
+
+{% macro postgres__cdp_regexp_like_expr(expr, pattern_expr) -%}
+    ({{ expr }} ~ {{ pattern_expr }})
+{%- endmacro %}
+
+{% macro spark__cdp_regexp_like_expr(expr, pattern_expr) -%}
+    ({{ expr }} rlike {{ pattern_expr }})
+{%- endmacro %}
+
+{% macro bigquery__cdp_regexp_like_expr(expr, pattern_expr) -%}
+    regexp_contains({{ expr }}, {{ pattern_expr }})
+{%- endmacro %}

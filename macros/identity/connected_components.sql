@@ -1,0 +1,271 @@
+{#- Materialization `connected_components`: the model's SQL selects the edges of an
+    undirected graph as (node_a, node_b) text keys (a row with node_a = node_b declares a
+    node); the table built holds (node_key, component_key) with component_key the smallest
+    node_key of the component, so labels are the same however the graph was built.
+
+    Algorithm: a parent forest over integer node ids, in passes of plain SQL (any adapter,
+    no recursion): each tree's root hooks onto the smallest neighbouring root, then every
+    node jumps twice (pointer doubling), so path lengths halve each pass and a chain of n
+    nodes converges in O(log n) passes, where label propagation needs its diameter. Passes
+    stop when no parent changes; after `max_passes` the build fails.
+
+    Incremental: on later runs (no --full-refresh) only components touched by added or
+    removed edges are re-clustered; every other node keeps its row. Each run appends its
+    figures (mode, nodes, edges, passes, seconds) to `<model>__runs`. -#}
+
+{% materialization connected_components, default %}
+    {%- set target_relation = this.incorporate(type='table') -%}
+    {%- set existing = adapter.get_relation(this.database, this.schema, this.identifier) -%}
+    {%- set edges_state = cdp_cc_relation('edges') -%}
+    {%- set previous_edges = adapter.get_relation(this.database, this.schema, edges_state.identifier) -%}
+    {%- set max_passes = config.get('max_passes') or cdp_identity_config().get('max_passes', 40) -%}
+    {%- set incremental = existing is not none and previous_edges is not none
+        and not should_full_refresh() and config.get('incremental', true) -%}
+    {%- set started = modules.datetime.datetime.now() -%}
+
+    {{ run_hooks(pre_hooks) }}
+
+    {%- set current_edges = cdp_cc_relation('edges_next') -%}
+    {%- do cdp_cc_create(current_edges,
+        "select distinct node_a, node_b from (" ~ sql ~ ") as model_edges where node_a is not null and node_b is not null") -%}
+
+    {%- set scope_edges = cdp_cc_relation('scope_edges') -%}
+    {%- set touched = cdp_cc_relation('touched') -%}
+    {%- if incremental -%}
+        {%- do cdp_cc_create(touched, cdp_cc_touched_nodes_sql(current_edges, previous_edges, target_relation)) -%}
+        {%- do cdp_cc_create(scope_edges,
+            "select edges.node_a, edges.node_b from " ~ current_edges ~ " as edges inner join "
+            ~ touched ~ " as touched on edges.node_a = touched.node_key") -%}
+    {%- else -%}
+        {%- do cdp_cc_create(scope_edges, "select node_a, node_b from " ~ current_edges) -%}
+    {%- endif -%}
+
+    {%- set components = cdp_cc_relation('components') -%}
+    {%- set figures = cdp_cc_run(scope_edges, components, max_passes) -%}
+
+    {%- if incremental -%}
+        {%- set final_sql -%}
+            select kept.node_key, kept.component_key
+            from {{ target_relation }} as kept
+            left join {{ touched }} as touched
+                on kept.node_key = touched.node_key
+            where touched.node_key is null
+            union all
+            select node_key, component_key from {{ components }}
+        {%- endset -%}
+    {%- else -%}
+        {%- set final_sql = "select node_key, component_key from " ~ components -%}
+    {%- endif -%}
+
+    {%- set next_relation = cdp_cc_relation('next') -%}
+    {%- do cdp_cc_create(next_relation, final_sql) -%}
+    {%- if existing is not none -%}
+        {%- do adapter.drop_relation(existing) -%}
+    {%- endif -%}
+    {%- do adapter.rename_relation(next_relation, target_relation) -%}
+    {%- if previous_edges is not none -%}
+        {%- do adapter.drop_relation(previous_edges) -%}
+    {%- endif -%}
+    {%- do adapter.rename_relation(current_edges, edges_state) -%}
+    {%- for leftover in [scope_edges, touched, components] -%}
+        {%- do adapter.drop_relation(leftover) -%}
+    {%- endfor -%}
+
+    {%- set seconds = (modules.datetime.datetime.now() - started).total_seconds() -%}
+    {%- do cdp_cc_record_run(incremental, figures, seconds) -%}
+    {{ log("connected components " ~ this ~ ": " ~ ("incremental" if incremental else "full") ~ ", "
+        ~ figures.nodes ~ " nodes, " ~ figures.edges ~ " edges in scope, " ~ figures.passes
+        ~ " passes, " ~ "%.1f" | format(seconds) ~ " s", info=true) }}
+
+    {% call statement('main') -%}
+        select count(*) as node_count from {{ target_relation }}
+    {%- endcall %}
+
+    {{ run_hooks(post_hooks) }}
+    {% do persist_docs(target_relation, model) %}
+    {{ adapter.commit() }}
+    {{ return({'relations': [target_relation]}) }}
+{% endmaterialization %}
+
+{% macro cdp_cc_relation(suffix) %}
+    {{ return(api.Relation.create(
+        database=this.database, schema=this.schema, identifier=this.identifier ~ '__' ~ suffix, type='table')) }}
+{% endmacro %}
+
+{#- Drop-if-exists then create-table-as, through the adapter's own DDL. -#}
+{% macro cdp_cc_create(relation, select_sql) %}
+    {%- do adapter.drop_relation(relation) -%}
+    {%- do run_query(create_table_as(false, relation, select_sql)) -%}
+{% endmacro %}
+
+{% macro cdp_cc_scalar(select_sql) %}
+    {%- set result = run_query(select_sql) -%}
+    {{ return(result.columns[0].values()[0]) }}
+{% endmacro %}
+
+{#- Nodes to re-cluster: endpoints of added or removed edges, plus every node of the
+    components those endpoints belonged to. -#}
+{% macro cdp_cc_touched_nodes_sql(current_edges, previous_edges, target_relation) %}
+    with added_edges as (
+        select node_a, node_b from {{ current_edges }}
+        except
+        select node_a, node_b from {{ previous_edges }}
+    ),
+
+    removed_edges as (
+        select node_a, node_b from {{ previous_edges }}
+        except
+        select node_a, node_b from {{ current_edges }}
+    ),
+
+    changed_edges as (
+        select node_a, node_b from added_edges
+        union all
+        select node_a, node_b from removed_edges
+    ),
+
+    touched_nodes as (
+        select node_a as node_key from changed_edges
+        union
+        select node_b as node_key from changed_edges
+    ),
+
+    touched_components as (
+        select distinct previous.component_key
+        from {{ target_relation }} as previous
+        inner join touched_nodes
+            on previous.node_key = touched_nodes.node_key
+    )
+
+    select node_key from touched_nodes
+    union
+    select previous.node_key
+    from {{ target_relation }} as previous
+    inner join touched_components
+        on previous.component_key = touched_components.component_key
+{% endmacro %}
+
+{#- Clusters `edges_relation` into `result_relation` (node_key, component_key). Returns the
+    figures {nodes, edges, passes}. -#}
+{% macro cdp_cc_run(edges_relation, result_relation, max_passes) %}
+    {%- set nodes = cdp_cc_relation('nodes') -%}
+    {%- set links = cdp_cc_relation('links') -%}
+    {%- set parents = cdp_cc_relation('parents') -%}
+    {%- set hooked = cdp_cc_relation('hooked') -%}
+    {%- set jumped = cdp_cc_relation('jumped') -%}
+    {%- set next_parents = cdp_cc_relation('parents_next') -%}
+
+    {%- do cdp_cc_create(nodes,
+        "select node_key, row_number() over (order by node_key) as node_id from ("
+        ~ "select node_a as node_key from " ~ edges_relation
+        ~ " union select node_b as node_key from " ~ edges_relation ~ ") as all_nodes") -%}
+    {%- set link_sql -%}
+        with id_edges as (
+            select a.node_id as node_a, b.node_id as node_b
+            from {{ edges_relation }} as edges
+            inner join {{ nodes }} as a on edges.node_a = a.node_key
+            inner join {{ nodes }} as b on edges.node_b = b.node_key
+            where edges.node_a <> edges.node_b
+        )
+        select node_a as source_id, node_b as target_id from id_edges
+        union
+        select node_b as source_id, node_a as target_id from id_edges
+    {%- endset -%}
+    {%- do cdp_cc_create(links, link_sql) -%}
+    {%- set start_sql -%}
+        select nodes.node_id, least(nodes.node_id, coalesce(min(links.target_id), nodes.node_id)) as parent_id
+        from {{ nodes }} as nodes
+        left join {{ links }} as links on nodes.node_id = links.source_id
+        group by nodes.node_id
+    {%- endset -%}
+    {%- do cdp_cc_create(parents, start_sql) -%}
+
+    {%- set figures = {
+        'nodes': cdp_cc_scalar("select count(*) from " ~ nodes),
+        'edges': cdp_cc_scalar("select count(*) from " ~ links) // 2,
+        'passes': 0} -%}
+    {%- for pass in range(1, max_passes + 1) -%}
+        {%- do cdp_cc_create(hooked, cdp_cc_hook_sql(parents, links)) -%}
+        {%- set jump_sql -%}
+            select parents.node_id, least(own.parent_id, parents_hook.parent_id) as parent_id
+            from {{ parents }} as parents
+            inner join {{ hooked }} as own on parents.node_id = own.node_id
+            inner join {{ hooked }} as parents_hook on parents.parent_id = parents_hook.node_id
+        {%- endset -%}
+        {%- do cdp_cc_create(jumped, jump_sql) -%}
+        {%- set double_jump_sql -%}
+            select jumped.node_id, grand.parent_id
+            from {{ jumped }} as jumped
+            inner join {{ jumped }} as grand on jumped.parent_id = grand.node_id
+        {%- endset -%}
+        {%- do cdp_cc_create(next_parents, double_jump_sql) -%}
+        {%- set changed = cdp_cc_scalar(
+            "select count(*) from " ~ parents ~ " as old inner join " ~ next_parents
+            ~ " as new on old.node_id = new.node_id where old.parent_id <> new.parent_id") -%}
+        {%- do adapter.drop_relation(parents) -%}
+        {%- do adapter.rename_relation(next_parents, parents) -%}
+        {%- do figures.update({'passes': pass}) -%}
+        {%- if changed == 0 -%}
+            {%- break -%}
+        {%- elif pass == max_passes -%}
+            {{ exceptions.raise_compiler_error(
+                "connected components of " ~ this ~ " did not converge after " ~ max_passes
+                ~ " passes (" ~ changed ~ " labels still changed in the last pass); raise "
+                ~ "cdp_identity.max_passes in dbt_project.yml if the graph is that deep") }}
+        {%- endif -%}
+    {%- endfor -%}
+
+    {%- set result_sql -%}
+        select member.node_key, root.node_key as component_key
+        from {{ parents }} as parents
+        inner join {{ nodes }} as member on parents.node_id = member.node_id
+        inner join {{ nodes }} as root on parents.parent_id = root.node_id
+    {%- endset -%}
+    {%- do cdp_cc_create(result_relation, result_sql) -%}
+    {%- for leftover in [nodes, links, parents, hooked, jumped] -%}
+        {%- do adapter.drop_relation(leftover) -%}
+    {%- endfor -%}
+    {{ return(figures) }}
+{% endmacro %}
+
+{#- One hooking step: every tree root adopts the smallest root across its edges (roots only
+    ever move to smaller ids, so the forest never gets a cycle). -#}
+{% macro cdp_cc_hook_sql(parents, links) %}
+    with linked_roots as (
+        select source_parent.parent_id as root_id, min(target_parent.parent_id) as candidate_id
+        from {{ links }} as links
+        inner join {{ parents }} as source_parent on links.source_id = source_parent.node_id
+        inner join {{ parents }} as target_parent on links.target_id = target_parent.node_id
+        where target_parent.parent_id < source_parent.parent_id
+        group by source_parent.parent_id
+    )
+
+    select
+        parents.node_id,
+        case
+            when linked_roots.candidate_id < parents.parent_id then linked_roots.candidate_id
+            else parents.parent_id
+        end as parent_id
+    from {{ parents }} as parents
+    left join linked_roots on parents.node_id = linked_roots.root_id
+{% endmacro %}
+
+{#- Appends this run's figures to `<model>__runs` (created on first use). -#}
+{% macro cdp_cc_record_run(incremental, figures, seconds) %}
+    {%- set runs = cdp_cc_relation('runs') -%}
+    {%- set row_sql -%}
+        select
+            cast('{{ invocation_id }}' as {{ dbt.type_string() }}) as invocation_id,
+            {{ dbt.current_timestamp() }} as finished_at,
+            cast('{{ "incremental" if incremental else "full" }}' as {{ dbt.type_string() }}) as mode,
+            cast({{ figures.nodes }} as {{ dbt.type_bigint() }}) as nodes_in_scope,
+            cast({{ figures.edges }} as {{ dbt.type_bigint() }}) as edges_in_scope,
+            cast({{ figures.passes }} as {{ dbt.type_int() }}) as passes,
+            cast({{ seconds }} as {{ dbt.type_float() }}) as seconds
+    {%- endset -%}
+    {%- if adapter.get_relation(runs.database, runs.schema, runs.identifier) is none -%}
+        {%- do run_query(create_table_as(false, runs, row_sql)) -%}
+    {%- else -%}
+        {%- do run_query("insert into " ~ runs ~ " " ~ row_sql) -%}
+    {%- endif -%}
+{% endmacro %}

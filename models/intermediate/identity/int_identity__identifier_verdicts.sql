@@ -1,0 +1,136 @@
+{#- One row per distinct identifier: may it link records? Guards, in order:
+    blocklist (seed identity_blocklist) then max_partners (an identifier carried by records
+    with more distinct values of a partner type than allowed is shared, e.g. an in-store
+    kiosk's device id or a household inbox, and links nothing). -#}
+{%- set types = cdp_identity_config().identifier_types %}
+{%- set partner_limits = [] %}
+{%- for name, spec in types.items() %}
+    {%- for partner, limit in spec.get('max_partners', {}).items() %}
+        {%- do partner_limits.append((name, partner, limit)) %}
+    {%- endfor %}
+{%- endfor %}
+
+with record_identifiers as (
+    select * from {{ ref('int_identity__record_identifiers') }}
+),
+
+identifiers as (
+    select
+        identifier_key,
+        identifier_type,
+        identifier_value,
+        priority,
+        min(observed_at) as first_seen_at,
+        max(observed_at) as last_seen_at,
+        count(*) as records
+    from record_identifiers
+    group by identifier_key, identifier_type, identifier_value, priority
+),
+
+blocklist as (
+    select * from {{ ref('identity_blocklist') }}
+),
+
+blocked as (
+    select
+        identifiers.identifier_key,
+        min({{ dbt.concat(["'blocklist: '", "blocklist.reason", "' ('", "blocklist.pattern", "')'"]) }}) as reason
+    from identifiers
+    inner join blocklist
+        on blocklist.identifier_type in (identifiers.identifier_type, '*')
+        and (
+            (blocklist.match_type = 'exact' and identifiers.identifier_value = blocklist.pattern)
+            or (blocklist.match_type = 'regex'
+                and {{ cdp_regexp_like_expr('identifiers.identifier_value', 'blocklist.pattern') }})
+        )
+    group by identifiers.identifier_key
+),
+
+usable_links as (
+    select record_identifiers.*
+    from record_identifiers
+    left join blocked
+        on record_identifiers.identifier_key = blocked.identifier_key
+    where blocked.identifier_key is null
+),
+
+partner_counts as (
+    {%- if partner_limits %}
+    select
+        own.identifier_key,
+        partner.identifier_type as partner_type,
+        count(distinct partner.identifier_value) as partners
+    from usable_links as own
+    inner join usable_links as partner
+        on own.source_table = partner.source_table
+        and own.record_id = partner.record_id
+    where
+        {%- for name, partner, limit in partner_limits %}
+        (own.identifier_type = '{{ name }}' and partner.identifier_type = '{{ partner }}')
+        {%- if not loop.last %} or{% endif %}
+        {%- endfor %}
+    group by own.identifier_key, partner.identifier_type
+    {%- else %}
+    select
+        cast(null as {{ dbt.type_string() }}) as identifier_key,
+        cast(null as {{ dbt.type_string() }}) as partner_type,
+        0 as partners
+    where 1 = 0
+    {%- endif %}
+),
+
+partner_limits as (
+    {%- for name, partner, limit in partner_limits %}
+    select
+        cast('{{ name }}' as {{ dbt.type_string() }}) as identifier_type,
+        cast('{{ partner }}' as {{ dbt.type_string() }}) as partner_type,
+        {{ limit }} as max_partners
+    {% if not loop.last %}union all{% endif %}
+    {%- else %}
+    select
+        cast(null as {{ dbt.type_string() }}) as identifier_type,
+        cast(null as {{ dbt.type_string() }}) as partner_type,
+        0 as max_partners
+    where 1 = 0
+    {%- endfor %}
+),
+
+shared as (
+    select
+        identifiers.identifier_key,
+        min(
+            {{ dbt.concat([
+                "'max_partners: linked to '", "cast(partner_counts.partners as " ~ dbt.type_string() ~ ")",
+                "' distinct '", "partner_counts.partner_type", "' (max '",
+                "cast(partner_limits.max_partners as " ~ dbt.type_string() ~ ")", "')'"
+            ]) }}
+        ) as reason
+    from identifiers
+    inner join partner_counts
+        on identifiers.identifier_key = partner_counts.identifier_key
+    inner join partner_limits
+        on identifiers.identifier_type = partner_limits.identifier_type
+        and partner_counts.partner_type = partner_limits.partner_type
+    where partner_counts.partners > partner_limits.max_partners
+    group by identifiers.identifier_key
+)
+
+select
+    identifiers.identifier_key,
+    identifiers.identifier_type,
+    identifiers.identifier_value,
+    identifiers.priority,
+    identifiers.first_seen_at,
+    identifiers.last_seen_at,
+    identifiers.records,
+    blocked.identifier_key is null and shared.identifier_key is null as is_usable,
+    case
+        when blocked.identifier_key is not null then 'blocklist'
+        when shared.identifier_key is not null then 'max_partners'
+    end as guard,
+    coalesce(blocked.reason, shared.reason) as guard_reason
+from identifiers
+left join blocked
+    on identifiers.identifier_key = blocked.identifier_key
+left join shared
+    on identifiers.identifier_key = shared.identifier_key

@@ -1,0 +1,70 @@
+{#- Every graph node with its final cluster and stable customer_id. The customer_id is a
+    hash of the cluster's anchor: its earliest-seen node (then best priority, then key). New
+    records never change an anchor seen earlier, so a person keeps their id across runs and
+    a full rebuild yields the ids an incremental run does; when clusters merge, the id of the
+    one seen first survives (customer_id_history records the other). -#}
+
+with components as (
+    select * from {{ ref('int_identity__components') }}
+),
+
+capped as (
+    select * from {{ ref('int_identity__capped_components') }}
+),
+
+record_nodes as (
+    select
+        node_key,
+        min(observed_at) as first_seen_at
+    from {{ ref('int_identity__record_nodes') }}
+    where has_no_usable_identifier
+    group by node_key
+),
+
+verdicts as (
+    select * from {{ ref('int_identity__identifier_verdicts') }}
+),
+
+clustered as (
+    select
+        components.node_key,
+        coalesce(capped.component_key, components.component_key) as cluster_key,
+        coalesce(verdicts.first_seen_at, record_nodes.first_seen_at) as first_seen_at,
+        coalesce(verdicts.priority, 999) as priority
+    from components
+    left join capped
+        on components.node_key = capped.node_key
+    left join verdicts
+        on components.node_key = verdicts.identifier_key
+    left join record_nodes
+        on components.node_key = record_nodes.node_key
+),
+
+ranked as (
+    select
+        clustered.*,
+        row_number() over (
+            partition by cluster_key
+            order by case when first_seen_at is null then 1 else 0 end, first_seen_at, priority, node_key
+        ) as anchor_rank
+    from clustered
+),
+
+anchors as (
+    select
+        cluster_key,
+        node_key as anchor_node_key
+    from ranked
+    where anchor_rank = 1
+)
+
+select
+    ranked.node_key,
+    ranked.cluster_key,
+    {{ dbt.concat(["'cus_'", "substr(" ~ dbt.hash("anchors.anchor_node_key") ~ ", 1, 16)"]) }} as customer_id,
+    anchors.anchor_node_key,
+    ranked.anchor_rank = 1 as is_anchor,
+    ranked.first_seen_at
+from ranked
+inner join anchors
+    on ranked.cluster_key = anchors.cluster_key

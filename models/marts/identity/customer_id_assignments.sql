@@ -1,0 +1,49 @@
+{{ config(materialized='incremental', full_refresh=false) }}
+
+{#- Append-only log of which customer_id each graph node had, one row each time it changes
+    (a first row when the node appears). Kept through --full-refresh: it is the memory that
+    customer_id_history reads. -#}
+
+with current_assignments as (
+    select
+        node_key,
+        customer_id
+    from {{ ref('int_identity__node_clusters') }}
+)
+
+{% if is_incremental() %}
+, latest_assignments as (
+    select
+        node_key,
+        customer_id
+    from (
+        select
+            node_key,
+            customer_id,
+            row_number() over (partition by node_key order by assigned_at desc) as recency
+        from {{ this }}
+    ) as ordered_assignments
+    where recency = 1
+)
+
+select
+    current_assignments.node_key,
+    current_assignments.customer_id,
+    latest_assignments.customer_id as previous_customer_id,
+    cast('{{ run_started_at }}' as {{ dbt.type_timestamp() }}) as assigned_at,
+    cast('{{ invocation_id }}' as {{ dbt.type_string() }}) as invocation_id
+from current_assignments
+left join latest_assignments
+    on current_assignments.node_key = latest_assignments.node_key
+where
+    latest_assignments.node_key is null
+    or latest_assignments.customer_id <> current_assignments.customer_id
+{% else %}
+select
+    node_key,
+    customer_id,
+    cast(null as {{ dbt.type_string() }}) as previous_customer_id,
+    cast('{{ run_started_at }}' as {{ dbt.type_timestamp() }}) as assigned_at,
+    cast('{{ invocation_id }}' as {{ dbt.type_string() }}) as invocation_id
+from current_assignments
+{% endif %}
