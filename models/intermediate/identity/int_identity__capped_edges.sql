@@ -72,11 +72,11 @@ select
     edges_in_oversized.node_b,
     edges_in_oversized.source_table,
     edges_in_oversized.record_id,
-    edges_in_oversized.rule,
+    edges_in_oversized.link_rule,
     edges_in_oversized.component_key,
+    edges_in_oversized.cap_reason,
     edges_in_oversized.node_a <> edges_in_oversized.node_b
-    and edges_in_oversized.linked_priority = cut_priorities.cut_priority as is_cut,
-    edges_in_oversized.cap_reason
+    and edges_in_oversized.linked_priority = cut_priorities.cut_priority as is_cut
 from edges_in_oversized
 inner join cut_priorities
     on edges_in_oversized.component_key = cut_priorities.component_key

@@ -20,12 +20,13 @@ same_record_edges as (
         usable_links.identifier_key as node_b,
         record_nodes.source_table,
         record_nodes.record_id,
-        cast('same_record' as {{ dbt.type_string() }}) as rule,
+        cast('same_record' as {{ dbt.type_string() }}) as link_rule,
         cast(null as {{ dbt.type_float() }}) as match_probability
     from record_nodes
     inner join usable_links
-        on record_nodes.source_table = usable_links.source_table
-        and record_nodes.record_id = usable_links.record_id
+        on
+            record_nodes.source_table = usable_links.source_table
+            and record_nodes.record_id = usable_links.record_id
     where usable_links.identifier_key <> record_nodes.node_key
 ),
 
@@ -35,7 +36,7 @@ node_declarations as (
         node_key as node_b,
         source_table,
         record_id,
-        cast('record_node' as {{ dbt.type_string() }}) as rule,
+        cast('record_node' as {{ dbt.type_string() }}) as link_rule,
         cast(null as {{ dbt.type_float() }}) as match_probability
     from record_nodes
 )

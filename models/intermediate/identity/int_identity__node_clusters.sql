@@ -44,8 +44,8 @@ ranked as (
     select
         clustered.*,
         row_number() over (
-            partition by cluster_key
-            order by case when first_seen_at is null then 1 else 0 end, first_seen_at, priority, node_key
+            partition by clustered.cluster_key
+            order by case when clustered.first_seen_at is null then 1 else 0 end, clustered.first_seen_at, clustered.priority, clustered.node_key
         ) as anchor_rank
     from clustered
 ),

@@ -4,30 +4,30 @@
 
 with
 {% for source in config.sources %}
-{%- set source_index = loop.index %}
-{%- for type, column in source.identifiers.items() %}
-source_{{ source_index }}_{{ type }} as (
-    select
-        cast('{{ source.source_table }}' as {{ dbt.type_string() }}) as source_table,
-        cast({{ source.record_id }} as {{ dbt.type_string() }}) as record_id,
-        cast('{{ type }}' as {{ dbt.type_string() }}) as identifier_type,
-        cast({{ column }} as {{ dbt.type_string() }}) as identifier_value,
-        cast({{ source.observed_at }} as {{ dbt.type_timestamp() }}) as observed_at,
-        _loaded_at
-    from {{ ref(source.model) }}
-    where {{ column }} is not null
-),
-{%- endfor %}
+    {%- set source_index = loop.index %}
+    {%- for type, column in source.identifiers.items() %}
+        source_{{ source_index }}_{{ type }} as (
+            select
+                cast('{{ source.source_table }}' as {{ dbt.type_string() }}) as source_table,
+                cast({{ source.record_id }} as {{ dbt.type_string() }}) as record_id,
+                cast('{{ type }}' as {{ dbt.type_string() }}) as identifier_type,
+                cast({{ column }} as {{ dbt.type_string() }}) as identifier_value,
+                cast({{ source.observed_at }} as {{ dbt.type_timestamp() }}) as observed_at,
+                _loaded_at
+            from {{ ref(source.model) }}
+            where {{ column }} is not null
+        ),
+    {%- endfor %}
 {% endfor %}
 
 extracted as (
     {% for source in config.sources %}
-    {%- set source_index = loop.index %}
-    {%- set outer_last = loop.last %}
-    {%- for type in source.identifiers %}
-    select * from source_{{ source_index }}_{{ type }}
-    {% if not (outer_last and loop.last) %}union all{% endif %}
-    {%- endfor %}
+        {%- set source_index = loop.index %}
+        {%- set outer_last = loop.last %}
+        {%- for type in source.identifiers %}
+            select * from source_{{ source_index }}_{{ type }}
+            {% if not (outer_last and loop.last) %}union all{% endif %}
+        {%- endfor %}
     {%- endfor %}
 ),
 

@@ -32,6 +32,7 @@ select
     usable_identifiers.identifier_key is null as has_no_usable_identifier
 from records
 left join usable_identifiers
-    on records.source_table = usable_identifiers.source_table
-    and records.record_id = usable_identifiers.record_id
-    and usable_identifiers.rank_in_record = 1
+    on
+        records.source_table = usable_identifiers.source_table
+        and records.record_id = usable_identifiers.record_id
+        and usable_identifiers.rank_in_record = 1

@@ -4,20 +4,20 @@
 
 with
 {% for source in sources %}
-records_{{ loop.index }} as (
-    select
-        cast('{{ source.source_table }}' as {{ dbt.type_string() }}) as source_table,
-        cast({{ source.record_id }} as {{ dbt.type_string() }}) as record_id,
-        cast({{ source.observed_at }} as {{ dbt.type_timestamp() }}) as observed_at,
-        _loaded_at
-    from {{ ref(source.model) }}
-),
+    records_{{ loop.index }} as (
+        select
+            cast('{{ source.source_table }}' as {{ dbt.type_string() }}) as source_table,
+            cast({{ source.record_id }} as {{ dbt.type_string() }}) as record_id,
+            cast({{ source.observed_at }} as {{ dbt.type_timestamp() }}) as observed_at,
+            _loaded_at
+        from {{ ref(source.model) }}
+    ),
 {% endfor %}
 
 all_records as (
     {% for source in sources %}
-    select * from records_{{ loop.index }}
-    {% if not loop.last %}union all{% endif %}
+        select * from records_{{ loop.index }}
+        {% if not loop.last %}union all{% endif %}
     {%- endfor %}
 )
 

@@ -9,41 +9,49 @@ with current_assignments as (
         node_key,
         customer_id
     from {{ ref('int_identity__node_clusters') }}
-)
+),
 
 {% if is_incremental() %}
-, latest_assignments as (
+    latest_assignments as (
+        select
+            node_key,
+            customer_id
+        from (
+            select
+                node_key,
+                customer_id,
+                row_number() over (partition by node_key order by assigned_at desc) as recency
+            from {{ this }}
+        ) as ordered_assignments
+        where recency = 1
+    ),
+{% else %}
+latest_assignments as (
     select
         node_key,
         customer_id
-    from (
-        select
-            node_key,
-            customer_id,
-            row_number() over (partition by node_key order by assigned_at desc) as recency
-        from {{ this }}
-    ) as ordered_assignments
-    where recency = 1
+    from current_assignments
+    where 1 = 0
+),
+{% endif %}
+
+changed_assignments as (
+    select
+        current_assignments.node_key,
+        current_assignments.customer_id,
+        latest_assignments.customer_id as previous_customer_id
+    from current_assignments
+    left join latest_assignments
+        on current_assignments.node_key = latest_assignments.node_key
+    where
+        latest_assignments.node_key is null
+        or latest_assignments.customer_id <> current_assignments.customer_id
 )
 
 select
-    current_assignments.node_key,
-    current_assignments.customer_id,
-    latest_assignments.customer_id as previous_customer_id,
-    cast('{{ run_started_at }}' as {{ dbt.type_timestamp() }}) as assigned_at,
-    cast('{{ invocation_id }}' as {{ dbt.type_string() }}) as invocation_id
-from current_assignments
-left join latest_assignments
-    on current_assignments.node_key = latest_assignments.node_key
-where
-    latest_assignments.node_key is null
-    or latest_assignments.customer_id <> current_assignments.customer_id
-{% else %}
-select
     node_key,
     customer_id,
-    cast(null as {{ dbt.type_string() }}) as previous_customer_id,
+    previous_customer_id,
     cast('{{ run_started_at }}' as {{ dbt.type_timestamp() }}) as assigned_at,
     cast('{{ invocation_id }}' as {{ dbt.type_string() }}) as invocation_id
-from current_assignments
-{% endif %}
+from changed_assignments

@@ -23,8 +23,9 @@ select
     guarded_identifiers.guard_reason as reason
 from guarded_identifiers
 inner join {{ ref('int_identity__record_nodes') }} as record_nodes
-    on guarded_identifiers.source_table = record_nodes.source_table
-    and guarded_identifiers.record_id = record_nodes.record_id
+    on
+        guarded_identifiers.source_table = record_nodes.source_table
+        and guarded_identifiers.record_id = record_nodes.record_id
 union all
 select
     source_table,
