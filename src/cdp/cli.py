@@ -160,17 +160,24 @@ def evaluate(
         typer.echo(json.dumps(result.to_dict(), indent=2))
     else:
         _print_evaluation(result)
-    failures = [
-        f"pairwise {name} {value:.4f} is below --min-{name} {floor}"
-        for name, value, floor in [
-            ("precision", result.pairwise_precision, min_precision),
-            ("recall", result.pairwise_recall, min_recall),
-        ]
-        if floor is not None and value < floor
-    ]
+    failures = _gate_failures(result, min_precision, min_recall)
     if failures:
         error_console.print(f"[bold red]error:[/] {'; '.join(failures)}", markup=True, highlight=False)
         raise typer.Exit(1)
+
+
+def _gate_failures(
+    result: IdentityEvaluation, min_precision: float | None, min_recall: float | None
+) -> list[str]:
+    gates = [
+        ("precision", result.pairwise_precision, min_precision),
+        ("recall", result.pairwise_recall, min_recall),
+    ]
+    return [
+        f"pairwise {name} {value:.4f} is below --min-{name} {floor}"
+        for name, value, floor in gates
+        if floor is not None and value < floor
+    ]
 
 
 def _print_evaluation(result: IdentityEvaluation) -> None:
