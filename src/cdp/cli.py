@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -14,6 +15,7 @@ from rich.table import Table
 
 from cdp.dbt_runner import run_dbt
 from cdp.errors import CdpError
+from cdp.evaluate import IdentityEvaluation, evaluate_identity
 from cdp.generate import generate as generate_data
 from cdp.generate.run import DEFAULT_AS_OF
 from cdp.load import FileLoad, load_landing
@@ -127,6 +129,113 @@ def _print_demo(report: DemoReport, project: Project) -> None:
     console.print(f"dbt build: {statuses}")
     console.print("timings: " + ", ".join(f"{k} {v:.1f}s" for k, v in report.timings.items()))
     console.print(f"warehouse: {project.warehouse} (open it with duckdb, or `cdp build` to rebuild)")
+
+
+DEFAULT_TRUTH = Path("data/landing/_truth")
+
+
+@app.command()
+def evaluate(
+    truth: Annotated[
+        Path | None,
+        typer.Option(help="Ground truth folder written by `cdp generate` (default: data/landing/_truth)."),
+    ] = None,
+    project_dir: ProjectDir = None,
+    warehouse: Warehouse = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the result as JSON instead of tables.")
+    ] = False,
+    min_precision: Annotated[
+        float | None, typer.Option(min=0.0, max=1.0, help="Exit 1 if pairwise precision is below this.")
+    ] = None,
+    min_recall: Annotated[
+        float | None, typer.Option(min=0.0, max=1.0, help="Exit 1 if pairwise recall is below this.")
+    ] = None,
+    examples: Annotated[int, typer.Option(min=0, help="Over-merged and split examples to show.")] = 5,
+) -> None:
+    """Measure identity resolution (identity.customer_records) against the generator's ground truth."""
+    project = Project.discover(project_dir, warehouse)
+    result = evaluate_identity(project.warehouse, truth or project.root / DEFAULT_TRUTH, examples)
+    if as_json:
+        typer.echo(json.dumps(result.to_dict(), indent=2))
+    else:
+        _print_evaluation(result)
+    failures = _gate_failures(result, min_precision, min_recall)
+    if failures:
+        error_console.print(f"[bold red]error:[/] {'; '.join(failures)}", markup=True, highlight=False)
+        raise typer.Exit(1)
+
+
+def _gate_failures(
+    result: IdentityEvaluation, min_precision: float | None, min_recall: float | None
+) -> list[str]:
+    gates = [
+        ("precision", result.pairwise_precision, min_precision),
+        ("recall", result.pairwise_recall, min_recall),
+    ]
+    return [
+        f"pairwise {name} {value:.4f} is below --min-{name} {floor}"
+        for name, value, floor in gates
+        if floor is not None and value < floor
+    ]
+
+
+def _print_evaluation(result: IdentityEvaluation) -> None:
+    metrics = Table("metric", "precision", "recall", "F1", title="Identity resolution vs ground truth")
+    metrics.add_row(
+        "pairwise",
+        *(f"{v:.4f}" for v in (result.pairwise_precision, result.pairwise_recall, result.pairwise_f1)),
+    )
+    metrics.add_row(
+        "B-cubed", *(f"{v:.4f}" for v in (result.bcubed_precision, result.bcubed_recall, result.bcubed_f1))
+    )
+    console.print(metrics)
+    console.print(
+        f"{result.records:,} records evaluated: {result.customers:,} customers for {result.persons:,} "
+        f"true persons; {result.correct_pairs:,} of {result.predicted_pairs:,} predicted pairs correct, "
+        f"{result.true_pairs:,} true pairs"
+    )
+    console.print(
+        f"not evaluated: {result.records_without_truth:,} records without a truth row, "
+        f"{result.records_missing:,} truth records missing from identity.customer_records"
+    )
+    sources = Table(
+        "source table",
+        "evaluated",
+        "no truth",
+        "missing",
+        "precision",
+        "recall",
+        title="Pairwise, per source table (pairs involving its records)",
+    )
+    for s in result.sources:
+        sources.add_row(
+            s.source_table,
+            f"{s.records:,}",
+            f"{s.records_without_truth:,}",
+            f"{s.records_missing:,}",
+            f"{s.pairwise_precision:.4f}",
+            f"{s.pairwise_recall:.4f}",
+        )
+    console.print(sources)
+    _print_examples(result)
+
+
+def _print_examples(result: IdentityEvaluation) -> None:
+    console.print(
+        f"{result.over_merged_customers:,} over-merged customers (records of more than one person), "
+        f"{result.split_persons:,} split persons (records in more than one customer)"
+    )
+    if result.over_merged:
+        merged = Table("customer_id", "persons", "records", title="Largest over-merged customers")
+        for c in result.over_merged:
+            merged.add_row(c.customer_id, f"{c.persons:,}", f"{c.records:,}")
+        console.print(merged)
+    if result.split:
+        split = Table("person_id", "customers", "records", title="Most split persons")
+        for p in result.split:
+            split.add_row(p.person_id, f"{p.customers:,}", f"{p.records:,}")
+        console.print(split)
 
 
 def main() -> None:

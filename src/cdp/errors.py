@@ -11,3 +11,7 @@ class LoadError(CdpError):
 
 class ConfigError(CdpError):
     """A declarative configuration file is invalid."""
+
+
+class EvaluationError(CdpError):
+    """Identity resolution could not be evaluated (missing warehouse, table or ground truth)."""
