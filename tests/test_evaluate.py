@@ -364,3 +364,27 @@ def test_cli_error_is_one_line_and_exit_code_1(tmp_path: Path, project_root: Pat
         f"error: warehouse {tmp_path / 'wh.duckdb'} does not exist: run `cdp load`"
     )
     assert len(completed.stderr.strip().splitlines()) == 1
+
+
+def test_anonymous_records_are_left_out_unless_asked_for(tmp_path: Path) -> None:
+    # Person P: crm/1, shop/1 and web/1 (web/1 anonymous: a device P never logged in on).
+    # Predicted: crm/1 + shop/1 together, web/1 alone.
+    predicted = records(c1=["crm/1", "shop/1"], c2=["web/1"])
+    warehouse = make_warehouse(tmp_path, predicted)
+    truth = tmp_path / "_truth"
+    (truth / "record_truth").mkdir(parents=True)
+    with duckdb.connect() as con:
+        con.execute(
+            "create table t as select * from (values ('crm_contacts', '1', 'P', 'false'), "
+            "('shop_customers', '1', 'P', 'false'), ('web_events', '1', 'P', 'true')) "
+            "as v(source_table, record_id, person_id, anonymous)"
+        )
+        con.execute(f"copy t to '{truth / 'record_truth' / 'part-00000.parquet'}' (format parquet)")
+    linkable = evaluate_identity(warehouse, truth)
+    # Without web/1: 1 true pair (crm/1, shop/1), predicted and correct.
+    assert (linkable.records, linkable.records_anonymous, linkable.records_without_truth) == (2, 1, 0)
+    assert (linkable.pairwise_precision, linkable.pairwise_recall) == (1.0, 1.0)
+    everything = evaluate_identity(warehouse, truth, include_anonymous=True)
+    # With web/1: 3 true pairs, 1 predicted and correct -> recall 1/3.
+    assert (everything.records, everything.records_anonymous) == (3, 0)
+    assert everything.pairwise_recall == pytest.approx(1 / 3)

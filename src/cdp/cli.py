@@ -152,10 +152,16 @@ def evaluate(
         float | None, typer.Option(min=0.0, max=1.0, help="Exit 1 if pairwise recall is below this.")
     ] = None,
     examples: Annotated[int, typer.Option(min=0, help="Over-merged and split examples to show.")] = 5,
+    include_anonymous: Annotated[
+        bool,
+        typer.Option(help="Also score records nothing ties to their person (anonymous devices)."),
+    ] = False,
 ) -> None:
     """Measure identity resolution (identity.customer_records) against the generator's ground truth."""
     project = Project.discover(project_dir, warehouse)
-    result = evaluate_identity(project.warehouse, truth or project.root / DEFAULT_TRUTH, examples)
+    result = evaluate_identity(
+        project.warehouse, truth or project.root / DEFAULT_TRUTH, examples, include_anonymous
+    )
     if as_json:
         typer.echo(json.dumps(result.to_dict(), indent=2))
     else:
@@ -197,7 +203,9 @@ def _print_evaluation(result: IdentityEvaluation) -> None:
     )
     console.print(
         f"not evaluated: {result.records_without_truth:,} records without a truth row, "
-        f"{result.records_missing:,} truth records missing from identity.customer_records"
+        f"{result.records_missing:,} truth records missing from identity.customer_records, "
+        f"{result.records_anonymous:,} anonymous records (nothing ties them to a person; "
+        "--include-anonymous scores them too)"
     )
     sources = Table(
         "source table",

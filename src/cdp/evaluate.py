@@ -7,7 +7,10 @@ with ``<truth>/record_truth/*.parquet`` (source_table, record_id, person_id) wri
 Records are evaluated when they are in both. Records only on one side are counted, never dropped:
 ``records_without_truth`` (in customer_records, no truth row: e.g. anonymous events) and
 ``records_missing`` (truth rows of the evaluated source tables absent from customer_records:
-e.g. quarantined rows). Metrics over the evaluated records, where a "pair" is two distinct records:
+e.g. quarantined rows). Records the truth marks ``anonymous`` (nothing in the data ties them to
+their person: web events of a device its person never logged in on) are left out unless
+``include_anonymous``, and counted in ``records_anonymous``. Metrics over the evaluated records,
+where a "pair" is two distinct records:
 
 - pairwise precision = pairs in the same customer and the same person / pairs in the same customer;
   pairwise recall = the same / pairs of the same person. A metric with no pairs to judge is 1.0.
@@ -66,6 +69,7 @@ class IdentityEvaluation:
     records: int  # evaluated: in customer_records and in truth
     records_without_truth: int  # in customer_records, no truth row
     records_missing: int  # truth rows of the evaluated source tables not in customer_records
+    records_anonymous: int  # left out: the truth marks them anonymous (0 with include_anonymous)
     customers: int  # predicted customers among the evaluated records
     persons: int  # true persons among the evaluated records
     true_pairs: int
@@ -87,13 +91,15 @@ class IdentityEvaluation:
         return asdict(self)
 
 
-def evaluate_identity(warehouse: Path, truth_dir: Path, examples: int = 5) -> IdentityEvaluation:
+def evaluate_identity(
+    warehouse: Path, truth_dir: Path, examples: int = 5, include_anonymous: bool = False
+) -> IdentityEvaluation:
     """Evaluate ``identity.customer_records`` in ``warehouse`` against the truth in ``truth_dir``."""
     truth_glob = _truth_glob(truth_dir)
     with _connect(warehouse) as con:
         _check_predicted(con, warehouse)
-        _check_truth(con, truth_glob)
-        _prepare(con, truth_glob)
+        has_anonymous_flag = _check_truth(con, truth_glob)
+        _prepare(con, truth_glob, has_anonymous_flag and not include_anonymous)
         totals = _totals(con, warehouse, truth_glob)
         return IdentityEvaluation(
             **totals,
@@ -160,7 +166,8 @@ def _check_predicted(con: duckdb.DuckDBPyConnection, warehouse: Path) -> None:
         )
 
 
-def _check_truth(con: duckdb.DuckDBPyConnection, truth_glob: Path) -> None:
+def _check_truth(con: duckdb.DuckDBPyConnection, truth_glob: Path) -> bool:
+    """Checks the truth files; True when they carry the ``anonymous`` flag."""
     try:
         described = con.execute(f"describe select * from read_parquet({_literal(truth_glob)})").fetchall()
     except duckdb.Error as exc:
@@ -172,6 +179,7 @@ def _check_truth(con: duckdb.DuckDBPyConnection, truth_glob: Path) -> None:
             having count(distinct person_id) > 1)""").fetchone()
     if conflicts:
         raise EvaluationError(f"{truth_glob}: {conflicts:,} record(s) have more than one person_id")
+    return "anonymous" in {row[0] for row in described}
 
 
 def _require_columns(found: set[str], required: tuple[str, ...], where: str) -> None:
@@ -182,20 +190,26 @@ def _require_columns(found: set[str], required: tuple[str, ...], where: str) -> 
         )
 
 
-def _prepare(con: duckdb.DuckDBPyConnection, truth_glob: Path) -> None:
+def _prepare(con: duckdb.DuckDBPyConnection, truth_glob: Path, exclude_anonymous: bool) -> None:
     """Temp tables: record counts per (source, customer, person) cell; clusters of evaluated records.
 
     In ``_cells`` a null person_id means "no truth row" and a null customer_id "not in customer_records".
     """
+    anonymous = "anonymous = 'true'" if exclude_anonymous else "false"
     con.execute(f"""
         create temp macro pairs(n) as (n * (n - 1)) // 2;
+        create temp table _anonymous as
+            select distinct source_table, record_id from read_parquet({_literal(truth_glob)})
+            where {anonymous} and source_table in (select distinct source_table from {PREDICTED_TABLE});
         create temp view _predicted as
             select distinct source_table::varchar as source_table, record_id::varchar as record_id,
                 customer_id::varchar as customer_id
-            from {PREDICTED_TABLE};
+            from {PREDICTED_TABLE}
+            anti join _anonymous using (source_table, record_id);
         create temp view _truth as
             select distinct source_table, record_id, person_id
             from read_parquet({_literal(truth_glob)})
+            anti join _anonymous using (source_table, record_id)
             where person_id is not null
                 and source_table in (select distinct source_table from {PREDICTED_TABLE});
         create temp table _cells as
@@ -221,6 +235,7 @@ def _totals(con: duckdb.DuckDBPyConnection, warehouse: Path, truth_glob: Path) -
             coalesce((select sum(n) from _cell), 0)::bigint as records,
             coalesce((select sum(n) from _cells where person_id is null), 0)::bigint,
             coalesce((select sum(n) from _cells where customer_id is null), 0)::bigint,
+            (select count(*) from _anonymous),
             (select count(*) from _customer),
             (select count(*) from _person),
             coalesce((select sum(pairs(n)) from _person), 0)::bigint,
@@ -231,15 +246,16 @@ def _totals(con: duckdb.DuckDBPyConnection, warehouse: Path, truth_glob: Path) -
             (select count(*) from _customer where persons > 1),
             (select count(*) from _person where customers > 1)
     """).fetchone()
-    records, without, missing, customers, persons, true, predicted, correct = row[:8]
+    records, without, missing, anonymous, customers, persons, true, predicted, correct = row[:9]
     if records == 0:
         raise _nothing_to_evaluate(warehouse, truth_glob, without)
     precision, recall = _ratio(correct, predicted), _ratio(correct, true)
-    bcubed_precision, bcubed_recall = row[8] / records, row[9] / records
+    bcubed_precision, bcubed_recall = row[9] / records, row[10] / records
     return {
         "records": records,
         "records_without_truth": without,
         "records_missing": missing,
+        "records_anonymous": anonymous,
         "customers": customers,
         "persons": persons,
         "true_pairs": true,
@@ -251,8 +267,8 @@ def _totals(con: duckdb.DuckDBPyConnection, warehouse: Path, truth_glob: Path) -
         "bcubed_precision": bcubed_precision,
         "bcubed_recall": bcubed_recall,
         "bcubed_f1": _f1(bcubed_precision, bcubed_recall),
-        "over_merged_customers": row[10],
-        "split_persons": row[11],
+        "over_merged_customers": row[11],
+        "split_persons": row[12],
     }
 
 

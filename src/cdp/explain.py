@@ -28,7 +28,9 @@ class Explanation:
     history: list[tuple[str, str, str, str]]  # changed_at, change_type, old -> new, reason
 
 
-def explain_customer(warehouse: Path, *, customer_id: str | None = None, node: str | None = None) -> Explanation:
+def explain_customer(
+    warehouse: Path, *, customer_id: str | None = None, node: str | None = None
+) -> Explanation:
     """Explain ``customer_id``, or the customer holding ``node`` (`<type>:<value>` or
     `record:<source_table>:<record_id>`)."""
     if not warehouse.is_file():
@@ -82,7 +84,8 @@ def _customer_of_node(con: duckdb.DuckDBPyConnection, node: str) -> str:
         _, source_table, record_id = node.split(":", 2)
         found = _rows(
             con,
-            f"select customer_id from {IDENTITY_SCHEMA}.customer_records where source_table = ? and record_id = ?",
+            f"select customer_id from {IDENTITY_SCHEMA}.customer_records "
+            "where source_table = ? and record_id = ?",
             [source_table, record_id],
         )
     else:
@@ -92,7 +95,9 @@ def _customer_of_node(con: duckdb.DuckDBPyConnection, node: str) -> str:
             [node],
         )
     if not found:
-        raise ExplainError(f"no customer holds {node!r}; check {IDENTITY_SCHEMA}.identity_edge_audit for cut links")
+        raise ExplainError(
+            f"no customer holds {node!r}; check {IDENTITY_SCHEMA}.identity_edge_audit for cut links"
+        )
     return found[0][0]
 
 

@@ -62,7 +62,7 @@ class Batch:
     """Columns of one chunk of rows per table, plus ground truth rows."""
 
     rows: dict[str, list[dict[str, str | None]]] = field(default_factory=dict)
-    truth: list[tuple[str, str, str]] = field(default_factory=list)
+    truth: list[tuple[str, str, str, str]] = field(default_factory=list)
 
     def add(
         self,
@@ -72,12 +72,14 @@ class Batch:
         rng: random.Random,
         rates: NoiseRates,
         key: str,
+        anonymous: bool = False,
     ) -> None:
+        """``anonymous``: nothing in the data ties the record to its person (see TRUTH_COLUMNS)."""
         self.rows.setdefault(table, []).append(row)
         if rng.random() < rates.duplicate_row:  # at-least-once delivery re-sends rows
             self.rows[table].append(dict(row))
         if person is not None and row[key]:
-            self.truth.append((table, row[key], person.person_id))
+            self.truth.append((table, row[key], person.person_id, "true" if anonymous else "false"))
 
 
 def ts(moment: datetime) -> str:
@@ -244,7 +246,7 @@ class Emitter:
             return
         if not person.devices:
             person.devices = [hex_id("anon_", 44, person.index, d) for d in range(self.rng.randint(1, 3))]
-        ordinal = 0
+        rows: list[dict[str, str | None]] = []
         for _session in range(1 + int(self.rng.expovariate(0.5))):
             in_store = self.rng.random() < self.rates.shared_store_device
             device = self.rng.choice(KIOSK_DEVICES) if in_store else self.rng.choice(person.devices)
@@ -267,20 +269,26 @@ class Emitter:
                     if late
                     else timedelta(seconds=self.rng.randint(0, 5))
                 )
-                row = {
-                    "event_id": hex_id("evt_", 55, person.index, ordinal),
-                    "anonymous_id": device,
-                    "user_id": user_id,
-                    "event_type": event_type,
-                    "event_at": iso_z(moment),
-                    "received_at": iso_z(received),
-                    "page_path": self.rng.choice(PAGES),
-                    "platform": platform,
-                }
-                if self.malformed():
-                    row["event_at"] = self.bad_timestamp()
-                self.batch.add("web_events", row, person, self.rng, self.rates, "event_id")
-                ordinal += 1
+                rows.append(
+                    {
+                        "event_id": hex_id("evt_", 55, person.index, len(rows)),
+                        "anonymous_id": device,
+                        "user_id": user_id,
+                        "event_type": event_type,
+                        "event_at": iso_z(moment),
+                        "received_at": iso_z(received),
+                        "page_path": self.rng.choice(PAGES),
+                        "platform": platform,
+                    }
+                )
+        # A device ties its events to the person only if the person logged in on it once;
+        # a shared kiosk never does.
+        own_logins = {r["anonymous_id"] for r in rows if r["user_id"] and r["platform"] != "kiosk"}
+        for row in rows:
+            anonymous = row["user_id"] is None and row["anonymous_id"] not in own_logins
+            if self.malformed():
+                row["event_at"] = self.bad_timestamp()
+            self.batch.add("web_events", row, person, self.rng, self.rates, "event_id", anonymous)
 
     def support_tickets(self, person: Person) -> None:
         if self.rng.random() > 0.2:

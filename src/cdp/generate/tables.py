@@ -58,7 +58,10 @@ RAW_TABLES: dict[str, tuple[str, ...]] = {
 }
 
 # Ground truth: which person each source record belongs to. Models never read it.
-TRUTH_COLUMNS = ("source_table", "record_id", "person_id")
+# anonymous = 'true' where nothing in the data ties the record to its person (web events on a
+# device its person never logged in on, or on a shared kiosk before login): no method can
+# link those, so `cdp evaluate` also scores the linkable records alone.
+TRUTH_COLUMNS = ("source_table", "record_id", "person_id", "anonymous")
 PEOPLE_COLUMNS = (
     "person_id",
     "household_id",
