@@ -1,9 +1,6 @@
-{#- Fails with the duplicated combinations of `columns` (dbt_utils' test, which cannot be
-    installed here). -#}
-{% test cdp_unique_combination(model, columns) %}
-select
-    {{ columns | join(', ') }},
-    count(*) as occurrences
+{#- Fails with every combination of the columns that occurs more than once. -#}
+{% test unique_combination(model, columns) %}
+select {{ columns | join(', ') }}, count(*) as occurrences
 from {{ model }}
 group by {{ columns | join(', ') }}
 having count(*) > 1

@@ -1,0 +1,1 @@
+"""Identity resolution helpers used by the dbt models in models/intermediate/identity."""

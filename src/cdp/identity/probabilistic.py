@@ -1,0 +1,314 @@
+"""Probabilistic identity matching with Splink on DuckDB.
+
+Person-like records (CRM contacts, shop accounts) are compared pairwise with a
+Fellegi-Sunter model: each comparison (first name, date of birth, email, ...) falls into
+one level per pair, and each level carries a match weight learnt from the data. The dbt
+Python models ``int_identity__splink_model`` (trains, stores the model JSON) and
+``int_identity__probabilistic_pairs`` (scores pairs with the stored model) are thin
+wrappers around ``train`` and ``predict``.
+
+Splink runs on its own in-memory DuckDB connection fed with Arrow tables of only the
+columns it needs, so nothing it creates lands in the warehouse.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+from splink import DuckDBAPI, Linker, block_on
+
+LINKER_UID = "cdp_identity"  # fixed: Splink otherwise writes a random uid into the model JSON
+UNIQUE_ID = "unique_id"  # source_table || '|' || record_id
+RECORD_COLUMNS = (
+    "first_name",
+    "last_name",
+    "date_of_birth",
+    "street_address",
+    "city",
+    "postcode",
+    "country_code",
+    "email_canonical",
+    "phone_e164",
+)
+# u is estimated on up to this many random pairs; the sample is a hash of the record ids and
+# the seed, so it is the same on every run.
+U_MAX_PAIRS = 5e6
+
+
+def _jw(column: str, threshold: float) -> str:
+    return f'jaro_winkler_similarity("{column}_l", "{column}_r") >= {threshold}'
+
+
+def _null(*columns: str) -> str:
+    return " or ".join(f'"{c}_l" is null or "{c}_r" is null' for c in columns)
+
+
+def _exact(column: str) -> str:
+    return f'"{column}_l" = "{column}_r"'
+
+
+def _level(sql: str, label: str, *, null: bool = False, m: float | None = None) -> dict[str, Any]:
+    level: dict[str, Any] = {"sql_condition": sql, "label_for_charts": label}
+    if null:
+        level["is_null_level"] = True
+    if m is not None:  # starting value; kept when the training pairs never reach the level
+        level["m_probability"] = m
+    return level
+
+
+def _name(column: str) -> dict[str, Any]:
+    return {
+        "output_column_name": column,
+        "comparison_levels": [
+            _level(_null(column), "null", null=True),
+            _level(_exact(column), "exact"),
+            _level(_jw(column, 0.92), "jw>=0.92"),
+            _level(_jw(column, 0.8), "jw>=0.8"),
+            _level("else", "different"),
+        ],
+    }
+
+
+def _exact_only(column: str, output: str | None = None) -> dict[str, Any]:
+    return {
+        "output_column_name": output or column,
+        "comparison_levels": [
+            _level(_null(column), "null", null=True),
+            _level(_exact(column), "exact"),
+            _level("else", "different"),
+        ],
+    }
+
+
+# Email and address are shared by households (partners: same inbox, same home, often the
+# same last name, but a different first name, birth date and phone). Among different people
+# who share them they are strongly correlated, so scoring each as independent evidence
+# matched partners at p > 0.9999. They therefore only count as evidence between records
+# that look like the same person: first names present and close, and no conflicting birth
+# date or phone. Otherwise a shared email or address is no evidence either way (m = u, fixed).
+SAME_PERSON = (
+    '"first_name_l" is not null and "first_name_r" is not null'
+    f" and {_jw('first_name', 0.92)}"
+    ' and not coalesce("date_of_birth_l" <> "date_of_birth_r", false)'
+    ' and not coalesce("phone_e164_l" <> "phone_e164_r", false)'
+)
+NEUTRAL = {"m_probability": 0.01, "u_probability": 0.01, "fix_m_probability": True, "fix_u_probability": True}
+SAME_ADDRESS = f'"postcode_l" = "postcode_r" and {_jw("street_address", 0.9)}'
+
+
+def _shared(condition: str) -> dict[str, Any]:
+    return {**_level(f"({condition}) and not ({SAME_PERSON})", "shared (other person)"), **NEUTRAL}
+
+
+def _email() -> dict[str, Any]:
+    return {
+        "output_column_name": "email",
+        "comparison_levels": [
+            _level(_null("email_canonical"), "null", null=True),
+            _level(f"{_exact('email_canonical')} and {SAME_PERSON}", "exact"),
+            _shared(_exact("email_canonical")),
+            _level("else", "different"),
+        ],
+    }
+
+
+def _address() -> dict[str, Any]:
+    """Postcode, street and city as one comparison: they move together, so scoring them
+    separately would count one address three times."""
+    return {
+        "output_column_name": "address",
+        "comparison_levels": [
+            _level(_null("postcode", "street_address"), "null", null=True),
+            _level(f"{SAME_ADDRESS} and {SAME_PERSON}", "postcode exact & street jw>=0.9"),
+            _shared(SAME_ADDRESS),
+            # Matches rarely reach the next two levels (a mistyped street, a moved-within-town
+            # record), so training may not see them: m starts from a small prior.
+            _level(_exact("postcode"), "postcode exact", m=0.01),
+            _level(f'"city_l" is not null and {_jw("city", 0.9)}', "city jw>=0.9", m=0.01),
+            _level("else", "different"),
+        ],
+    }
+
+
+# Pairs are only scored when they share one of these (blocking); every pair a rule admits
+# is scored once, whichever rule admits it.
+PREDICTION_BLOCKING_RULES = (
+    block_on("postcode", "substr(last_name, 1, 1)"),
+    block_on("date_of_birth"),
+    block_on("email_canonical"),
+    block_on("phone_e164"),
+    block_on("first_name", "last_name"),
+)
+# Rules that admit almost no false matches: estimate the share of pairs that match.
+DETERMINISTIC_RULES = (
+    block_on("email_canonical", "first_name"),
+    block_on("phone_e164", "first_name"),
+    block_on("first_name", "last_name", "date_of_birth"),
+)
+DETERMINISTIC_RECALL = 0.7
+# Expectation maximisation runs once per rule; comparisons a rule blocks on are not
+# estimated in that session, so between them every comparison is estimated at least once.
+EM_BLOCKING_RULES = (
+    block_on("email_canonical"),
+    block_on("postcode", "substr(last_name, 1, 1)"),
+    block_on("date_of_birth"),
+)
+
+
+def settings() -> dict[str, Any]:
+    """The model specification (no parameters yet): comparisons, levels, blocking."""
+    return {
+        "link_type": "dedupe_only",
+        "unique_id_column_name": UNIQUE_ID,
+        "linker_uid": LINKER_UID,
+        "comparisons": [
+            _name("first_name"),
+            _name("last_name"),
+            _exact_only("date_of_birth", "dob"),
+            _address(),
+            _email(),
+            _exact_only("phone_e164", "phone"),
+        ],
+        "blocking_rules_to_generate_predictions": list(PREDICTION_BLOCKING_RULES),
+        "additional_columns_to_retain": ["source_table", "record_id"],
+        "retain_matching_columns": True,  # Splink 5 keeps gamma_ columns only with this,
+        "retain_intermediate_calculation_columns": False,
+        "max_iterations": 25,
+        "em_convergence": 0.0001,
+    }
+
+
+def person_records(sources: list[tuple[str, duckdb.DuckDBPyRelation]]) -> pa.Table:
+    """One Arrow table of (unique_id, source_table, record_id, RECORD_COLUMNS), sorted.
+
+    ``sources`` pairs a source_table name with a relation that has a ``record_id`` column
+    and any of RECORD_COLUMNS (missing ones become null).
+    """
+    parts = []
+    for source_table, relation in sources:
+        present = set(relation.columns)
+        columns = ", ".join(
+            (
+                f'"{c}"'
+                if c in present
+                else f'cast(null as {"date" if c == "date_of_birth" else "varchar"}) as "{c}"'
+            )
+            for c in RECORD_COLUMNS
+        )
+        parts.append(
+            relation.select(
+                f"'{source_table}' || '|' || record_id as {UNIQUE_ID}, "
+                f"'{source_table}' as source_table, record_id, {columns}"
+            ).to_arrow_table()
+        )
+    table = pa.concat_tables(parts)
+    return table.sort_by([(UNIQUE_ID, "ascending")])
+
+
+def fingerprint(records: pa.Table) -> str:
+    """SHA-256 of the records' Arrow IPC serialisation: same records, same fingerprint."""
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, records.schema) as writer:
+        writer.write_table(records.combine_chunks())
+    return hashlib.sha256(sink.getvalue().to_pybytes()).hexdigest()
+
+
+def _connection(threads: int | None = None) -> duckdb.DuckDBPyConnection:
+    config = {"threads": threads} if threads else {}
+    return duckdb.connect(":memory:", config=config)
+
+
+def _linker(records: pa.Table, model: dict[str, Any], con: duckdb.DuckDBPyConnection) -> Linker:
+    db_api = DuckDBAPI(con)
+    return Linker(db_api.register(records, table_name="cdp_person_records"), model, log_level=logging.ERROR)
+
+
+def train(records: pa.Table, seed: int) -> dict[str, Any]:
+    """Estimate the model on ``records``: the match prior from deterministic rules, u by
+    seeded random sampling, m by expectation maximisation. Same records and seed, same
+    parameters.
+    """
+    with _connection(threads=1) as con:
+        linker = _linker(records, settings(), con)
+        linker.training.estimate_probability_two_random_records_match(
+            list(DETERMINISTIC_RULES), recall=DETERMINISTIC_RECALL
+        )
+        linker.training.estimate_u_using_random_sampling(max_pairs=U_MAX_PAIRS, seed=seed)
+        for rule in EM_BLOCKING_RULES:
+            linker.training.estimate_parameters_using_expectation_maximisation(rule)
+        return linker.misc.save_model_to_json()
+
+
+def model_json(model: dict[str, Any]) -> str:
+    return json.dumps(model, sort_keys=True, indent=2)
+
+
+def model_summary(model: dict[str, Any], records: pa.Table, seed: int) -> dict[str, Any]:
+    """The row int_identity__splink_model stores: the model and what it was trained on."""
+    import splink
+
+    sources = records.column("source_table").to_pylist()
+    return {
+        "model_json": model_json(model),
+        "seed": seed,
+        "training_records": records.num_rows,
+        "crm_contacts_records": sources.count("crm_contacts"),
+        "shop_customers_records": sources.count("shop_customers"),
+        "trained_on": fingerprint(records),
+        "probability_two_random_records_match": float(model["probability_two_random_records_match"]),
+        "comparisons": ", ".join(c["output_column_name"] for c in model["comparisons"]),
+        "splink_version": splink.__version__,
+    }
+
+
+def level_labels(model: dict[str, Any]) -> dict[str, dict[int, str]]:
+    """Per comparison, the label of each comparison vector value (-1 = null level)."""
+    labels: dict[str, dict[int, str]] = {}
+    for comparison in model["comparisons"]:
+        levels = comparison["comparison_levels"]
+        non_null = [lv for lv in levels if not lv.get("is_null_level")]
+        by_value = {len(non_null) - 1 - i: lv["label_for_charts"] for i, lv in enumerate(non_null)}
+        by_value[-1] = "null"
+        labels[comparison["output_column_name"]] = by_value
+    return labels
+
+
+def predict(records: pa.Table, model: dict[str, Any], threshold: float) -> pa.Table:
+    """Scored pairs at or above ``threshold``: left/right keys ordered (left < right),
+    match probability and weight, and a readable summary of each comparison's level.
+    """
+    labels = level_labels(model)
+    evidence = " || ', ' || ".join(
+        f"'{name}: ' || (case gamma_{name} "
+        + " ".join(f"when {value} then '{label}'" for value, label in sorted(by_value.items()))
+        + " end)"
+        for name, by_value in labels.items()
+    )
+    with _connection() as con:
+        linker = _linker(records, model, con)
+        scored = linker.inference.predict(threshold_match_probability=threshold)
+        keys = f"""
+            select
+                *,
+                source_table_l || '|' || record_id_l as key_l,
+                source_table_r || '|' || record_id_r as key_r
+            from {scored.physical_name}
+        """
+        return con.sql(f"""
+            select
+                case when key_l < key_r then source_table_l else source_table_r end as left_source_table,
+                case when key_l < key_r then record_id_l else record_id_r end as left_record_id,
+                case when key_l < key_r then source_table_r else source_table_l end as right_source_table,
+                case when key_l < key_r then record_id_r else record_id_l end as right_record_id,
+                cast(match_probability as double) as match_probability,
+                cast(match_weight as double) as match_weight,
+                {evidence} as evidence
+            from ({keys})
+            where match_probability >= {threshold}
+            order by left_source_table, left_record_id, right_source_table, right_record_id
+        """).to_arrow_table()

@@ -1,0 +1,188 @@
+"""Probabilistic identity matching (Splink) on the generated sample, against ground truth."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from cdp.dbt_runner import dbt_executable, run_dbt
+from cdp.generate import GenerationResult
+from cdp.identity import probabilistic
+from cdp.project import Project
+
+PAIRS = "identity.int_identity__probabilistic_pairs"
+MODEL = "identity.int_identity__splink_model"
+
+
+@pytest.fixture
+def con(built: Project, sample: GenerationResult) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect(str(built.warehouse), read_only=True)
+    for table in ("record_truth", "people"):
+        con.execute(f"create temp view {table} as select * from '{sample.out_dir}/_truth/{table}/*.parquet'")
+    con.execute(f"""
+        create temp view judged_pairs as
+        select p.*, lt.person_id as left_person_id, rt.person_id as right_person_id,
+            lp.household_id as left_household_id, rp.household_id as right_household_id
+        from {PAIRS} p
+        join record_truth lt on lt.source_table = p.left_source_table and lt.record_id = p.left_record_id
+        join record_truth rt on rt.source_table = p.right_source_table and rt.record_id = p.right_record_id
+        join people lp on lp.person_id = lt.person_id
+        join people rp on rp.person_id = rt.person_id""")
+    return con
+
+
+def _one(con: duckdb.DuckDBPyConnection, sql: str):
+    return con.execute(sql).fetchall()[0][0]
+
+
+def _records(warehouse: Path):
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        return probabilistic.person_records(
+            [
+                ("crm_contacts", con.sql("select contact_id as record_id, * from staging.stg_crm__contacts")),
+                (
+                    "shop_customers",
+                    con.sql("select customer_id as record_id, * from staging.stg_shop__customers"),
+                ),
+            ]
+        )
+
+
+def test_every_pair_has_ground_truth(con) -> None:
+    assert _one(con, f"select count(*) from {PAIRS}") == _one(con, "select count(*) from judged_pairs")
+
+
+def test_pairs_are_precise(con) -> None:
+    pairs, correct = con.execute(
+        "select count(*), count(*) filter (where left_person_id = right_person_id) from judged_pairs"
+    ).fetchall()[0]
+    assert pairs > 500
+    assert correct / pairs >= 0.99, f"precision {correct / pairs:.4f} ({pairs - correct} wrong of {pairs})"
+
+
+def test_pairs_find_most_same_person_pairs_the_rules_can_reach(con) -> None:
+    """Recall over pairs of the same person's CRM contacts and shop accounts."""
+    true_pairs = _one(
+        con,
+        """
+        with r as (
+            select source_table, record_id, person_id from record_truth
+            where (source_table = 'crm_contacts'
+                and record_id in (select contact_id from staging.stg_crm__contacts))
+               or (source_table = 'shop_customers'
+                and record_id in (select customer_id from staging.stg_shop__customers))
+        )
+        select count(*) from r a join r b
+            on a.person_id = b.person_id and (a.source_table, a.record_id) < (b.source_table, b.record_id)""",
+    )
+    found = _one(con, "select count(*) from judged_pairs where left_person_id = right_person_id")
+    assert found / true_pairs >= 0.85, f"recall {found / true_pairs:.3f}"
+
+
+def test_household_partners_are_not_matched(con) -> None:
+    """Partners share an email and an address (and often a last name) but are two people."""
+    households = _one(
+        con,
+        "select count(*) from (select household_id from people group by 1 having count(*) > 1)",
+    )
+    assert households > 10  # the sample has partners to confuse
+    partner_pairs = _one(
+        con,
+        """select count(*) from judged_pairs
+           where left_person_id <> right_person_id and left_household_id = right_household_id""",
+    )
+    assert partner_pairs <= 1
+
+
+def test_links_contacts_deterministic_rules_cannot(con) -> None:
+    """CRM contacts with neither email nor phone share no identifier with the person's shop
+    account; only names and address link them."""
+    linked, correct = con.execute(
+        """
+        select count(*), count(*) filter (where left_person_id = right_person_id)
+        from judged_pairs p
+        join staging.stg_crm__contacts c on c.contact_id = p.left_record_id
+        where p.left_source_table = 'crm_contacts' and p.right_source_table = 'shop_customers'
+            and c.email_canonical is null and c.phone_e164 is null""",
+    ).fetchall()[0]
+    assert linked >= 5
+    assert correct == linked
+
+
+def test_evidence_names_every_comparison(con) -> None:
+    evidence = _one(con, f"select evidence from {PAIRS} order by left_record_id, right_record_id limit 1")
+    names = [part.split(": ")[0] for part in evidence.split(", ")]
+    assert names == ["first_name", "last_name", "dob", "address", "email", "phone"]
+
+
+def test_stored_model_is_the_settings_with_trained_parameters(con, sample: GenerationResult) -> None:
+    model_json, seed, records, trained_on = con.execute(
+        f"select model_json, seed, training_records, trained_on from {MODEL}"
+    ).fetchall()[0]
+    model = json.loads(model_json)
+    assert seed == 42
+    assert model["link_type"] == "dedupe_only"
+    assert 0 < model["probability_two_random_records_match"] < 0.01
+    for comparison in model["comparisons"]:
+        for level in comparison["comparison_levels"]:
+            if not level.get("is_null_level"):
+                assert level.get("m_probability") is not None, (comparison["output_column_name"], level)
+                assert level.get("u_probability") is not None, (comparison["output_column_name"], level)
+    assert records == _one(
+        con,
+        "select (select count(*) from staging.stg_crm__contacts)"
+        " + (select count(*) from staging.stg_shop__customers)",
+    )
+    assert len(trained_on) == 64
+
+
+def test_retraining_on_the_same_data_is_byte_identical(built: Project) -> None:
+    def stored() -> tuple[str, str]:
+        with duckdb.connect(str(built.warehouse), read_only=True) as con:
+            return con.execute(f"select model_json, trained_on from {MODEL}").fetchall()[0]
+
+    before = stored()
+    result = run_dbt(built, ["run", "--select", "int_identity__splink_model"], quiet=True)
+    assert result.ok, dict(result.statuses)
+    assert stored() == before
+
+    records = _records(built.warehouse)
+    assert probabilistic.fingerprint(records) == before[1]
+    assert probabilistic.model_json(probabilistic.train(records, seed=42)) == before[0]
+
+
+def _identity_models(built: Project, *extra: str) -> set[str]:
+    completed = subprocess.run(
+        [
+            dbt_executable(),
+            "--quiet",
+            "ls",
+            "--resource-type",
+            "model",
+            "--select",
+            "intermediate.identity",
+            "--output",
+            "name",
+            "--project-dir",
+            str(built.root),
+            "--profiles-dir",
+            str(built.root),
+            *extra,
+        ],
+        env=built.dbt_env(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    return set(completed.stdout.split())
+
+
+def test_models_are_disabled_when_probabilistic_matching_is_off(built: Project) -> None:
+    assert _identity_models(built) == {"int_identity__splink_model", "int_identity__probabilistic_pairs"}
+    off = {"cdp_identity": {"probabilistic": {"enabled": False, "match_probability": 0.99, "seed": 42}}}
+    assert _identity_models(built, "--vars", json.dumps(off)) == set()
