@@ -85,3 +85,10 @@
     {% if not loop.last %}union all{% endif %}
     {%- endfor %}
 {% endmacro %}
+
+{#- Splink runs in-process on DuckDB only; on other targets the graph has no probabilistic
+    edges (the models are disabled there too). -#}
+{% macro cdp_probabilistic_enabled() %}
+    {%- set probabilistic = cdp_identity_config().get('probabilistic', {}) -%}
+    {{ return(target.type == 'duckdb' and probabilistic.get('enabled', false)) }}
+{% endmacro %}

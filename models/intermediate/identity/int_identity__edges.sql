@@ -1,6 +1,7 @@
 {#- Edges of the identity graph, with their evidence: every usable identifier of a record
-    links to the record's node (rule `same_record`), and a record's node links to itself so
-    that every node exists even without neighbours. -#}
+    links to the record's node (rule `same_record`); record pairs Splink scores at or above
+    cdp_identity.probabilistic.match_probability link their nodes (rule `probabilistic`);
+    and a record's node links to itself so that every node exists even without neighbours. -#}
 
 with record_nodes as (
     select * from {{ ref('int_identity__record_nodes') }}
@@ -21,7 +22,8 @@ same_record_edges as (
         record_nodes.source_table,
         record_nodes.record_id,
         cast('same_record' as {{ dbt.type_string() }}) as link_rule,
-        cast(null as {{ dbt.type_float() }}) as match_probability
+        cast(null as {{ dbt.type_float() }}) as match_probability,
+        cast(null as {{ dbt.type_string() }}) as evidence
     from record_nodes
     inner join usable_links
         on
@@ -37,10 +39,36 @@ node_declarations as (
         source_table,
         record_id,
         cast('record_node' as {{ dbt.type_string() }}) as link_rule,
-        cast(null as {{ dbt.type_float() }}) as match_probability
+        cast(null as {{ dbt.type_float() }}) as match_probability,
+        cast(null as {{ dbt.type_string() }}) as evidence
     from record_nodes
-)
+){% if cdp_probabilistic_enabled() %},
+
+probabilistic_edges as (
+    select
+        left_nodes.node_key as node_a,
+        right_nodes.node_key as node_b,
+        pairs.left_source_table as source_table,
+        pairs.left_record_id as record_id,
+        cast('probabilistic' as {{ dbt.type_string() }}) as link_rule,
+        pairs.match_probability,
+        {{ dbt.concat(["pairs.right_source_table", "':'", "pairs.right_record_id", "': '", "pairs.evidence"]) }} as evidence
+    from {{ ref('int_identity__probabilistic_pairs') }} as pairs
+    inner join record_nodes as left_nodes
+        on
+            pairs.left_source_table = left_nodes.source_table
+            and pairs.left_record_id = left_nodes.record_id
+    inner join record_nodes as right_nodes
+        on
+            pairs.right_source_table = right_nodes.source_table
+            and pairs.right_record_id = right_nodes.record_id
+    where left_nodes.node_key <> right_nodes.node_key
+){% endif %}
 
 select * from same_record_edges
 union all
 select * from node_declarations
+{%- if cdp_probabilistic_enabled() %}
+union all
+select * from probabilistic_edges
+{%- endif %}

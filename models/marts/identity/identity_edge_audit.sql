@@ -1,5 +1,6 @@
 {#- Every link a guard cut, and why: blocklisted or shared identifiers (per record) and
-    links cut by the cluster cap. Nothing a guard does is invisible. -#}
+    links cut by the cluster cap; and every probabilistic link made, with its score. Nothing
+    the graph does beyond "two identifiers on one record" is invisible. -#}
 
 with guarded_identifiers as (
     select
@@ -19,8 +20,10 @@ select
     guarded_identifiers.record_id,
     record_nodes.node_key as node_a,
     guarded_identifiers.identifier_key as node_b,
+    cast('cut' as {{ dbt.type_string() }}) as decision,
     guarded_identifiers.guard,
-    guarded_identifiers.guard_reason as reason
+    guarded_identifiers.guard_reason as reason,
+    cast(null as {{ dbt.type_float() }}) as match_probability
 from guarded_identifiers
 inner join {{ ref('int_identity__record_nodes') }} as record_nodes
     on
@@ -32,7 +35,21 @@ select
     record_id,
     node_a,
     node_b,
+    cast('cut' as {{ dbt.type_string() }}) as decision,
     cast('cluster_cap' as {{ dbt.type_string() }}) as guard,
-    cap_reason as reason
+    cap_reason as reason,
+    cast(null as {{ dbt.type_float() }}) as match_probability
 from {{ ref('int_identity__capped_edges') }}
 where is_cut
+union all
+select
+    source_table,
+    record_id,
+    node_a,
+    node_b,
+    cast('linked' as {{ dbt.type_string() }}) as decision,
+    cast('probabilistic' as {{ dbt.type_string() }}) as guard,
+    evidence as reason,
+    match_probability
+from {{ ref('int_identity__edges') }}
+where link_rule = 'probabilistic'
