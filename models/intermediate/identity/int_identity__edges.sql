@@ -42,9 +42,10 @@ node_declarations as (
         cast(null as {{ dbt.type_float() }}) as match_probability,
         cast(null as {{ dbt.type_string() }}) as evidence
     from record_nodes
-){% if cdp_probabilistic_enabled() %},
+),
 
 probabilistic_edges as (
+    {%- if cdp_probabilistic_enabled() %}
     select
         left_nodes.node_key as node_a,
         right_nodes.node_key as node_b,
@@ -63,12 +64,14 @@ probabilistic_edges as (
             pairs.right_source_table = right_nodes.source_table
             and pairs.right_record_id = right_nodes.record_id
     where left_nodes.node_key <> right_nodes.node_key
-){% endif %}
+    {%- else %}
+    select * from node_declarations
+    where 1 = 0
+    {%- endif %}
+)
 
 select * from same_record_edges
 union all
 select * from node_declarations
-{%- if cdp_probabilistic_enabled() %}
 union all
 select * from probabilistic_edges
-{%- endif %}
