@@ -46,24 +46,24 @@ node_declarations as (
 
 probabilistic_edges as (
     {%- if cdp_probabilistic_enabled() %}
-    select
-        left_nodes.node_key as node_a,
-        right_nodes.node_key as node_b,
-        pairs.left_source_table as source_table,
-        pairs.left_record_id as record_id,
-        cast('probabilistic' as {{ dbt.type_string() }}) as link_rule,
-        pairs.match_probability,
-        {{ dbt.concat(["pairs.right_source_table", "':'", "pairs.right_record_id", "': '", "pairs.evidence"]) }} as evidence
-    from {{ ref('int_identity__probabilistic_pairs') }} as pairs
-    inner join record_nodes as left_nodes
-        on
-            pairs.left_source_table = left_nodes.source_table
-            and pairs.left_record_id = left_nodes.record_id
-    inner join record_nodes as right_nodes
-        on
-            pairs.right_source_table = right_nodes.source_table
-            and pairs.right_record_id = right_nodes.record_id
-    where left_nodes.node_key <> right_nodes.node_key
+        select
+            left_nodes.node_key as node_a,
+            right_nodes.node_key as node_b,
+            pairs.left_source_table as source_table,
+            pairs.left_record_id as record_id,
+            cast('probabilistic' as {{ dbt.type_string() }}) as link_rule,
+            pairs.match_probability,
+            {{ dbt.concat(["pairs.right_source_table", "':'", "pairs.right_record_id", "': '", "pairs.evidence"]) }} as evidence
+        from {{ ref('int_identity__probabilistic_pairs') }} as pairs
+        inner join record_nodes as left_nodes
+            on
+                pairs.left_source_table = left_nodes.source_table
+                and pairs.left_record_id = left_nodes.record_id
+        inner join record_nodes as right_nodes
+            on
+                pairs.right_source_table = right_nodes.source_table
+                and pairs.right_record_id = right_nodes.record_id
+        where left_nodes.node_key <> right_nodes.node_key
     {%- else %}
     select * from node_declarations
     where 1 = 0
