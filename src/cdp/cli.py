@@ -16,6 +16,7 @@ from rich.table import Table
 from cdp.dbt_runner import run_dbt
 from cdp.errors import CdpError
 from cdp.evaluate import IdentityEvaluation, evaluate_identity
+from cdp.explain import Explanation, explain_customer
 from cdp.generate import generate as generate_data
 from cdp.generate.run import DEFAULT_AS_OF
 from cdp.load import FileLoad, load_landing
@@ -244,6 +245,52 @@ def _print_examples(result: IdentityEvaluation) -> None:
         for p in result.split:
             split.add_row(p.person_id, f"{p.customers:,}", f"{p.records:,}")
         console.print(split)
+
+
+@app.command()
+def explain(
+    customer_id: Annotated[str | None, typer.Argument(help="A customer_id (cus_...).")] = None,
+    identifier: Annotated[
+        str | None,
+        typer.Option(
+            help="Find the customer by identifier TYPE:VALUE as staged (email:ann@example.com, "
+            "phone:+4915112345678) or record:SOURCE_TABLE:RECORD_ID."
+        ),
+    ] = None,
+    project_dir: ProjectDir = None,
+    warehouse: Warehouse = None,
+) -> None:
+    """Show every record, identifier and link that built one customer, and every link cut."""
+    if (customer_id is None) == (identifier is None):
+        raise typer.BadParameter("give either a CUSTOMER_ID or --identifier, not both or neither")
+    project = Project.discover(project_dir, warehouse)
+    _print_explanation(explain_customer(project.warehouse, customer_id=customer_id, node=identifier))
+
+
+def _print_explanation(found: Explanation) -> None:
+    console.print(f"[bold]{found.customer_id}[/] (id derived from its earliest-seen node {found.anchor})")
+    records = Table("source table", "records", "first seen", "last seen", title="Records")
+    for source, count, first, last in found.records_by_source:
+        records.add_row(source, f"{count:,}", first or "", last or "")
+    console.print(records)
+    identifiers = Table("type", "value", "records", "first seen", title="Identifiers")
+    for kind, value, count, first in found.identifiers:
+        identifiers.add_row(kind, value, f"{count:,}", first or "")
+    console.print(identifiers)
+    console.print("[bold]Links[/] (one line per pair of nodes; full width so keys are never cut)")
+    for node_a, node_b, rule, count, example, probability, evidence in found.links:
+        score = "" if probability is None else f" p={probability:.4f} ({evidence})"
+        line = f"  {node_a} -[{rule}]- {node_b}: {count:,} record(s), e.g. {example}{score}"
+        console.print(line, markup=False)
+    if found.cut_links:
+        console.print("[bold]Links cut by guards[/]")
+        for node, guard, reason, count in found.cut_links:
+            console.print(f"  {node}: {guard} ({reason}), {count:,} record(s)", markup=False)
+    if found.history:
+        history = Table("when", "change", "ids", "reason", title="Id history")
+        for row in found.history:
+            history.add_row(*row)
+        console.print(history)
 
 
 def main() -> None:

@@ -23,7 +23,8 @@ class Explanation:
     anchor: str  # the node the customer_id is derived from
     records_by_source: list[tuple[str, int, str, str]]  # source_table, records, first, last seen
     identifiers: list[tuple[str, str, int, str]]  # type, value, records, first seen
-    links: list[tuple[str, str, str, int, str, float | None]]  # node_a, node_b, rule, records, example, p
+    # node_a, node_b, rule, records, example record, match probability, evidence
+    links: list[tuple[str, str, str, int, str, float | None, str | None]]
     cut_links: list[tuple[str, str, str, int]]  # node, guard, reason, records
     history: list[tuple[str, str, str, str]]  # changed_at, change_type, old -> new, reason
 
@@ -120,7 +121,8 @@ with members as (
 select
     edges.node_a, edges.node_b, edges.link_rule, count(*) as records,
     min(edges.source_table || ':' || edges.record_id) as example_record,
-    max(edges.match_probability) as match_probability
+    max(edges.match_probability) as match_probability,
+    max(edges.evidence) as evidence
 from {IDENTITY_SCHEMA}.int_identity__edges as edges
 inner join members on edges.node_a = members.node_key
 where edges.node_a <> edges.node_b
@@ -133,7 +135,7 @@ select audit.node_b, audit.guard, audit.reason, count(*) as records
 from {IDENTITY_SCHEMA}.identity_edge_audit as audit
 inner join {IDENTITY_SCHEMA}.customer_records as records
     on audit.source_table = records.source_table and audit.record_id = records.record_id
-where records.customer_id = ?
+where records.customer_id = ? and audit.decision = 'cut'
 group by audit.node_b, audit.guard, audit.reason
 order by audit.guard, audit.node_b
 """
