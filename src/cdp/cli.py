@@ -287,10 +287,9 @@ def _print_explanation(found: Explanation) -> None:
         for node, guard, reason, count in found.cut_links:
             console.print(f"  {node}: {guard} ({reason}), {count:,} record(s)", markup=False)
     if found.history:
-        history = Table("when", "change", "ids", "reason", title="Id history")
-        for row in found.history:
-            history.add_row(*row)
-        console.print(history)
+        console.print("[bold]Id history[/]")
+        for changed_at, change, ids, reason in found.history:
+            console.print(f"  {changed_at} {change} {ids}: {reason}", markup=False)
 
 
 def main() -> None:
