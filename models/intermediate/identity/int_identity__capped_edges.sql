@@ -26,21 +26,27 @@ values_held as (
     group by components.component_key, verdicts.identifier_type
 ),
 
-oversized_components as (
+over_cap as (
     select
         values_held.component_key,
-        min(
-            {{ dbt.concat([
-                "'cluster_cap: component held '", "cast(values_held.held as " ~ dbt.type_string() ~ ")",
-                "' '", "values_held.identifier_type", "' values (max '",
-                "cast(identifier_types.max_per_cluster as " ~ dbt.type_string() ~ ")", "')'"
-            ]) }}
-        ) as cap_reason
+        identifier_types.priority,
+        {{ dbt.concat([
+            "cast(values_held.held as " ~ dbt.type_string() ~ ")", "' '", "values_held.identifier_type",
+            "' (max '", "cast(identifier_types.max_per_cluster as " ~ dbt.type_string() ~ ")", "')'"
+        ]) }} as excess
     from values_held
     inner join identifier_types
         on values_held.identifier_type = identifier_types.identifier_type
     where values_held.held > identifier_types.max_per_cluster
-    group by values_held.component_key
+),
+
+oversized_components as (
+    select
+        component_key,
+        {{ dbt.concat(["'cluster_cap: component held '", dbt.listagg("excess", "', '", "order by priority")]) }}
+            as cap_reason
+    from over_cap
+    group by component_key
 ),
 
 edges_in_oversized as (
