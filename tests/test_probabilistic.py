@@ -14,6 +14,8 @@ from cdp.generate import GenerationResult
 from cdp.identity import probabilistic
 from cdp.project import Project
 
+from .identity_fixtures import identity_config
+
 PAIRS = "identity.int_identity__probabilistic_pairs"
 MODEL = "identity.int_identity__splink_model"
 
@@ -183,6 +185,10 @@ def _identity_models(built: Project, *extra: str) -> set[str]:
 
 
 def test_models_are_disabled_when_probabilistic_matching_is_off(built: Project) -> None:
-    assert _identity_models(built) == {"int_identity__splink_model", "int_identity__probabilistic_pairs"}
-    off = {"cdp_identity": {"probabilistic": {"enabled": False, "match_probability": 0.99, "seed": 42}}}
-    assert _identity_models(built, "--vars", json.dumps(off)) == set()
+    splink_models = {"int_identity__splink_model", "int_identity__probabilistic_pairs"}
+    assert splink_models <= _identity_models(built)
+    config = identity_config(built.root)
+    config["probabilistic"]["enabled"] = False
+    without = _identity_models(built, "--vars", json.dumps({"cdp_identity": config}))
+    assert "int_identity__edges" in without
+    assert not splink_models & without
