@@ -6,74 +6,18 @@ from __future__ import annotations
 import itertools
 import math
 import random
-import shutil
-import subprocess
 from pathlib import Path
 
-import duckdb
 import pytest
 
-from cdp.dbt_runner import dbt_executable
-from cdp.project import Project
+from cdp.clustering_bench import GraphProject, benchmark
 
 from .conftest import PROJECT_ROOT
-
-MODEL = """{{ config(materialized='connected_components', max_passes=var('max_passes', 40)) }}
-select node_a, node_b from graph_input.edges
-"""
-
-
-class GraphProject:
-    """A dbt project with one connected_components model over the table graph_input.edges."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        (root / "models").mkdir(parents=True)
-        (root / "models" / "components.sql").write_text(MODEL)
-        (root / "macros").symlink_to(PROJECT_ROOT / "macros")
-        shutil.copy(PROJECT_ROOT / "profiles.yml", root / "profiles.yml")
-        (root / "dbt_project.yml").write_text(
-            "name: cc_graph\nversion: '1.0'\nconfig-version: 2\nprofile: cdp\n"
-            "model-paths: [models]\nmacro-paths: [macros]\n"
-        )
-        self.warehouse = root / "graph.duckdb"
-
-    def set_edges(self, edges: list[tuple[str, str]]) -> None:
-        with duckdb.connect(str(self.warehouse)) as con:
-            con.execute("create schema if not exists graph_input")
-            con.execute("create or replace table graph_input.edges (node_a varchar, node_b varchar)")
-            con.executemany("insert into graph_input.edges values (?, ?)", edges)
-
-    def run(self, *args: str) -> subprocess.CompletedProcess[str]:
-        dirs = ["--project-dir", str(self.root), "--profiles-dir", str(self.root)]
-        return subprocess.run(
-            [dbt_executable(), "run", *dirs, *args],
-            env=Project(self.root, self.warehouse).dbt_env(),
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-
-    def build(self, *args: str) -> None:
-        completed = self.run(*args)
-        assert completed.returncode == 0, completed.stdout + completed.stderr
-
-    def labels(self) -> dict[str, str]:
-        with duckdb.connect(str(self.warehouse), read_only=True) as con:
-            return dict(con.execute("select node_key, component_key from main.components").fetchall())
-
-    def last_run(self) -> tuple[str, int, int]:
-        """(mode, nodes in scope, passes) of the latest run."""
-        with duckdb.connect(str(self.warehouse), read_only=True) as con:
-            return con.execute(
-                "select mode, nodes_in_scope, passes from main.components__runs "
-                "order by finished_at desc limit 1"
-            ).fetchall()[0]
 
 
 @pytest.fixture
 def graph(tmp_path: Path) -> GraphProject:
-    return GraphProject(tmp_path / "graph_project")
+    return GraphProject(tmp_path / "graph_project", PROJECT_ROOT)
 
 
 def shuffled_chain(n: int, seed: int) -> list[tuple[str, str]]:
@@ -89,7 +33,7 @@ def test_chain_converges_in_logarithmic_passes(graph: GraphProject, n: int) -> N
     labels = graph.labels()
     assert len(labels) == n
     assert set(labels.values()) == {"n0000000"}  # one component, labelled by its smallest key
-    mode, nodes, passes = graph.last_run()
+    mode, nodes, passes, _seconds = graph.last_run()
     assert (mode, nodes) == ("full", n)
     # Label propagation would need n - 1 passes; pointer doubling needs about log2(n).
     assert passes <= math.ceil(math.log2(n)) + 1, passes
@@ -129,7 +73,7 @@ def test_incremental_run_reclusters_only_touched_components(graph: GraphProject)
     changed = [*kept, ("c001a", "c002b"), ("c003c", "c003c"), ("x", "y")]
     graph.set_edges(changed)
     graph.build()
-    mode, nodes, _passes = graph.last_run()
+    mode, nodes, _passes, _seconds = graph.last_run()
     assert (mode, nodes) == ("incremental", 3 + 3 + 3 + 2)  # components 1, 2, 3 and the new pair
     incremental = graph.labels()
     assert incremental["c002c"] == "c001a" and incremental["c003c"] == "c003c" and incremental["y"] == "x"
@@ -137,3 +81,11 @@ def test_incremental_run_reclusters_only_touched_components(graph: GraphProject)
     graph.build("--full-refresh")
     assert graph.last_run()[0] == "full"
     assert graph.labels() == incremental  # incremental and full rebuild agree exactly
+
+
+def test_benchmark_reports_figures_of_a_synthetic_identity_graph(tmp_path: Path) -> None:
+    figures = benchmark(20_000, PROJECT_ROOT, work_dir=tmp_path)
+    assert figures.identifiers == 20_000
+    # 200 chained nodes in one chain of 1,000 at most; random trees of mean size 4 for the rest.
+    assert 19_800 // 8 < figures.components < 19_800 // 2
+    assert 1 <= figures.passes <= math.ceil(math.log2(1_000)) + 1

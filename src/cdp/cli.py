@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.progress import MofNCompleteColumn, Progress, TimeElapsedColumn
 from rich.table import Table
 
+from cdp.clustering_bench import as_dict, benchmark
 from cdp.dbt_runner import run_dbt
 from cdp.errors import CdpError
 from cdp.evaluate import IdentityEvaluation, evaluate_identity
@@ -126,6 +127,18 @@ def _print_demo(report: DemoReport, project: Project) -> None:
             style=None if count.accounted_for else "bold red",
         )
     console.print(table)
+    if report.identity and report.evaluation:
+        identity, scored = report.identity, report.evaluation
+        cut = ", ".join(f"{guard} {n:,}" for guard, n in identity.cut_links) or "none"
+        console.print(
+            f"identity: {identity.records:,} records -> {identity.customers:,} customers "
+            f"({identity.probabilistic_links:,} probabilistic links; links cut: {cut}; "
+            f"clustering converged in {identity.passes} passes)"
+        )
+        console.print(
+            f"identity vs ground truth ({scored.records:,} linkable records): pairwise precision "
+            f"{scored.pairwise_precision:.4f}, recall {scored.pairwise_recall:.4f} (details: cdp evaluate)"
+        )
     statuses = ", ".join(f"{n} {status}" for status, n in sorted(report.dbt.statuses.items()))
     console.print(f"dbt build: {statuses}")
     console.print("timings: " + ", ".join(f"{k} {v:.1f}s" for k, v in report.timings.items()))
@@ -290,6 +303,28 @@ def _print_explanation(found: Explanation) -> None:
         console.print("[bold]Id history[/]")
         for changed_at, change, ids, reason in found.history:
             console.print(f"  {changed_at} {change} {ids}: {reason}", markup=False)
+
+
+@app.command("bench-clustering")
+def bench_clustering(
+    identifiers: Annotated[
+        list[int] | None,
+        typer.Option("--identifiers", help="Graph sizes to cluster (repeat the option; default 100k, 1M)."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON lines instead of a table.")] = False,
+    project_dir: ProjectDir = None,
+) -> None:
+    """Time the connected-components passes on synthetic identity graphs (passes, s, peak memory)."""
+    project = Project.discover(project_dir)
+    columns = ["identifiers", "edges", "components", "passes", "clustering s", "dbt s", "ids/s", "peak MB"]
+    table = Table(*columns, title="connected_components on synthetic identity graphs")
+    for size in identifiers or [100_000, 1_000_000]:
+        figures = benchmark(size, project.root)
+        if as_json:
+            typer.echo(json.dumps(as_dict(figures)))
+        table.add_row(*(f"{value:,}" for value in as_dict(figures).values()))
+    if not as_json:
+        console.print(table, width=max(console.width, 120))  # figures must not be cut when piped
 
 
 def main() -> None:

@@ -13,12 +13,13 @@ from pathlib import Path
 
 from cdp.dbt_runner import DbtResult, run_dbt
 from cdp.errors import CdpError
+from cdp.evaluate import IdentityEvaluation, evaluate_identity
 from cdp.generate import generate
 from cdp.generate.run import DEFAULT_AS_OF, MANIFEST
 from cdp.load import LoadReport, load_landing
 from cdp.project import Project
 from cdp.source_config import raw_tables
-from cdp.summary import StagingCount, staging_counts
+from cdp.summary import IdentitySummary, StagingCount, identity_summary, staging_counts
 
 
 @dataclass
@@ -29,6 +30,8 @@ class DemoReport:
     load: LoadReport | None = None
     dbt: DbtResult | None = None
     staging: list[StagingCount] = field(default_factory=list)
+    identity: IdentitySummary | None = None
+    evaluation: IdentityEvaluation | None = None  # against the generator's ground truth
 
 
 def landing_is_current(landing: Path, people: int, seed: int) -> bool:
@@ -65,7 +68,7 @@ def run_demo(
     report.timings["load"] = time.perf_counter() - start
 
     start = time.perf_counter()
-    progress("dbt build: staging models and their tests")
+    progress("dbt build: staging, identity resolution, and their tests")
     report.dbt = run_dbt(project, ["build"], quiet=True)
     report.timings["dbt build"] = time.perf_counter() - start
     if not report.dbt.ok:
@@ -75,4 +78,6 @@ def run_demo(
         )
 
     report.staging = staging_counts(project.warehouse, tables)
+    report.identity = identity_summary(project.warehouse)
+    report.evaluation = evaluate_identity(project.warehouse, landing / "_truth", examples=0)
     return report

@@ -53,3 +53,30 @@ def staging_counts(warehouse: Path, tables: dict[str, RawTable]) -> list[Staging
 
 def _count(con: duckdb.DuckDBPyConnection, relation: str) -> int:
     return con.execute(f"select count(*) from {relation}").fetchone()[0]
+
+
+@dataclass(frozen=True)
+class IdentitySummary:
+    records: int
+    customers: int
+    probabilistic_links: int
+    cut_links: list[tuple[str, int]]  # guard, links cut
+    passes: int  # of the latest connected-components run
+
+
+def identity_summary(warehouse: Path) -> IdentitySummary:
+    """What identity resolution made of the staged records."""
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        records, customers = con.execute(
+            "select count(*), count(distinct customer_id) from identity.customer_records"
+        ).fetchall()[0]
+        by_guard = con.execute(
+            "select guard, count(*) from identity.identity_edge_audit group by guard order by guard"
+        ).fetchall()
+        passes = con.execute(
+            "select passes from identity.int_identity__components__runs order by finished_at desc limit 1"
+        ).fetchall()[0][0]
+    linked = dict(by_guard).pop("probabilistic", 0)
+    return IdentitySummary(
+        records, customers, linked, [(g, n) for g, n in by_guard if g != "probabilistic"], passes
+    )
