@@ -92,3 +92,13 @@
     {%- set probabilistic = cdp_identity_config().get('probabilistic', {}) -%}
     {{ return(target.type == 'duckdb' and probabilistic.get('enabled', false)) }}
 {% endmacro %}
+
+{#- The graph node of a record's key identifier ('<key type>:<record_id>'), from the map of
+    source_table -> key identifier type. -#}
+{% macro cdp_record_key_node(source_table_expr, record_id_expr, key_types) -%}
+    case {{ source_table_expr }}
+        {%- for source_table, key_type in key_types.items() %}
+        when '{{ source_table }}' then {{ dbt.concat(["'" ~ key_type ~ ":'", record_id_expr]) }}
+        {%- endfor %}
+    end
+{%- endmacro %}

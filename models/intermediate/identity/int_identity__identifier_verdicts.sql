@@ -1,8 +1,18 @@
 {#- One row per distinct identifier: may it link records? Guards, in order:
     blocklist (seed identity_blocklist) then max_partners (an identifier carried by records
     with more distinct values of a partner type than allowed is shared, e.g. an in-store
-    kiosk's device id or a household inbox, and links nothing). -#}
-{%- set types = cdp_identity_config().identifier_types %}
+    kiosk's device id or a household inbox, and links nothing). Partner records that the
+    probabilistic model pairs as one person (a second shop account, a duplicate CRM contact)
+    count once: two accounts of one person do not make their inbox shared, two people's do. -#}
+{%- set config = cdp_identity_config() %}
+{%- set types = config.identifier_types %}
+{#- The identifier type that is each source's record key (e.g. crm_contacts -> crm_contact_id). -#}
+{%- set key_types = {} %}
+{%- for source in config.sources %}
+    {%- for type, column in source.identifiers.items() %}
+        {%- if column == source.record_id %}{% do key_types.update({source.source_table: type}) %}{% endif %}
+    {%- endfor %}
+{%- endfor %}
 {%- set partner_limits = [] %}
 {%- for name, spec in types.items() %}
     {%- for partner, limit in spec.get('max_partners', {}).items() %}
@@ -54,16 +64,54 @@ usable_links as (
     where blocked.identifier_key is null
 ),
 
+probabilistic_keys as (
+    {%- if cdp_probabilistic_enabled() %}
+        select
+            {{ cdp_record_key_node('pairs.left_source_table', 'pairs.left_record_id', key_types) }} as key_a,
+            {{ cdp_record_key_node('pairs.right_source_table', 'pairs.right_record_id', key_types) }} as key_b
+        from {{ ref('int_identity__probabilistic_pairs') }} as pairs
+    {%- else %}
+    select
+        cast(null as {{ dbt.type_string() }}) as key_a,
+        cast(null as {{ dbt.type_string() }}) as key_b
+    where 1 = 0
+    {%- endif %}
+),
+
+same_person_keys as (
+    select
+        identifier_key,
+        min(linked_key) as linked_key
+    from (
+        select
+            key_a as identifier_key,
+            key_b as linked_key
+        from probabilistic_keys
+        union all
+        select
+            key_b as identifier_key,
+            key_a as linked_key
+        from probabilistic_keys
+    ) as both_directions
+    where identifier_key is not null and linked_key is not null
+    group by identifier_key
+),
+
 partner_counts as (
     {%- if partner_limits %}
     select
         own.identifier_key,
         partner.identifier_type as partner_type,
-        count(distinct partner.identifier_value) as partners
+        count(distinct case
+            when same_person_keys.linked_key < partner.identifier_key then same_person_keys.linked_key
+            else partner.identifier_key
+        end) as partners
     from usable_links as own
     inner join usable_links as partner
         on own.source_table = partner.source_table
         and own.record_id = partner.record_id
+    left join same_person_keys
+        on partner.identifier_key = same_person_keys.identifier_key
     where
         {%- for name, partner, limit in partner_limits %}
         (own.identifier_type = '{{ name }}' and partner.identifier_type = '{{ partner }}')
