@@ -28,7 +28,8 @@ from cdp.source_config import raw_tables
 app = typer.Typer(
     help="Warehouse-native customer data platform.", no_args_is_help=True, pretty_exceptions_enable=False
 )
-console = Console(soft_wrap=True)  # messages stay one line when piped to logs
+# Messages stay one line, and tables are not cut to 80 columns, when piped to logs.
+console = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 160)
 error_console = Console(stderr=True, soft_wrap=True)
 
 ProjectDir = Annotated[
@@ -133,7 +134,7 @@ def _print_demo(report: DemoReport, project: Project) -> None:
         console.print(
             f"identity: {identity.records:,} records -> {identity.customers:,} customers "
             f"({identity.probabilistic_links:,} probabilistic links; links cut: {cut}; "
-            f"clustering converged in {identity.passes} passes)"
+            f"clustering converged in {identity.passes} pass(es))"
         )
         console.print(
             f"identity vs ground truth ({scored.records:,} linkable records): pairwise precision "
@@ -324,7 +325,7 @@ def bench_clustering(
             typer.echo(json.dumps(as_dict(figures)))
         table.add_row(*(f"{value:,}" for value in as_dict(figures).values()))
     if not as_json:
-        console.print(table, width=max(console.width, 120))  # figures must not be cut when piped
+        console.print(table)
 
 
 def main() -> None:
