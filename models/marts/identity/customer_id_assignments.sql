@@ -11,29 +11,19 @@ with current_assignments as (
     from {{ ref('int_identity__node_clusters') }}
 ),
 
-{% if is_incremental() %}
-    latest_assignments as (
-        select
-            node_key,
-            customer_id
-        from (
-            select
-                node_key,
-                customer_id,
-                row_number() over (partition by node_key order by assigned_at desc) as recency
-            from {{ this }}
-        ) as ordered_assignments
-        where recency = 1
-    ),
-{% else %}
 latest_assignments as (
     select
         node_key,
         customer_id
-    from current_assignments
-    where 1 = 0
+    from (
+        select
+            node_key,
+            customer_id,
+            row_number() over (partition by node_key order by assigned_at desc) as recency
+        from {{ cdp_previous_assignments() }} as previous_assignments
+    ) as ordered_assignments
+    where recency = 1
 ),
-{% endif %}
 
 changed_assignments as (
     select
