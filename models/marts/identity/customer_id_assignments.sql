@@ -17,9 +17,11 @@ latest_assignments as (
         customer_id
     from (
         select
-            node_key,
-            customer_id,
-            row_number() over (partition by node_key order by assigned_at desc) as recency
+            previous_assignments.node_key,
+            previous_assignments.customer_id,
+            row_number() over (
+                partition by previous_assignments.node_key order by previous_assignments.assigned_at desc
+            ) as recency
         from {{ cdp_previous_assignments() }} as previous_assignments
     ) as ordered_assignments
     where recency = 1
