@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import itertools
 import math
+import os
 import random
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from cdp.clustering_bench import GraphProject, benchmark
@@ -89,3 +91,59 @@ def test_benchmark_reports_figures_of_a_synthetic_identity_graph(tmp_path: Path)
     # 200 chained nodes in one chain of 1,000 at most; random trees of mean size 4 for the rest.
     assert 19_800 // 8 < figures.components < 19_800 // 2
     assert 1 <= figures.passes <= math.ceil(math.log2(1_000)) + 1
+
+
+def _postgres() -> psycopg.Connection | None:
+    try:
+        return psycopg.connect("host=127.0.0.1 port=5432 user=postgres dbname=test", autocommit=True)
+    except psycopg.OperationalError as exc:
+        if os.environ.get("CI"):
+            raise AssertionError(f"CI is set but PostgreSQL at 127.0.0.1:5432 is unreachable: {exc}") from exc
+        return None
+
+
+def test_the_materialization_runs_on_postgres(tmp_path: Path) -> None:
+    """Same SQL on another adapter: chains, forests and an incremental run on PostgreSQL."""
+    pg = _postgres()
+    if pg is None:
+        pytest.skip(
+            "PostgreSQL at 127.0.0.1:5432 is unreachable: "
+            "the Postgres run of connected_components is NOT tested"
+        )
+    schema = f"cc_test_{os.getpid()}"
+    graph = GraphProject(
+        tmp_path / "pg_graph", PROJECT_ROOT, {"CDP_TARGET": "postgres", "CDP_PG_SCHEMA": schema}
+    )
+    chain = shuffled_chain(512, seed=5)
+    with pg:
+        pg.execute(f"drop schema if exists {schema} cascade")
+        pg.execute(f"create schema {schema}")
+        pg.execute("create schema if not exists graph_input")
+        try:
+            _load_pg_edges(pg, [*chain, ("x", "y"), ("z", "z")])
+            graph.build()
+            labels = dict(pg.execute(f"select node_key, component_key from {schema}.components").fetchall())
+            assert set(labels[key] for key, _ in chain) == {"n0000000"}
+            assert (labels["y"], labels["z"]) == ("x", "z")
+            passes = pg.execute(f"select passes from {schema}.components__runs").fetchall()[0][0]
+            assert passes <= math.ceil(math.log2(512)) + 1
+            _load_pg_edges(pg, [*chain, ("x", "y"), ("z", "x")])
+            graph.build()
+            mode, nodes = pg.execute(
+                f"select mode, nodes_in_scope from {schema}.components__runs "
+                "order by finished_at desc limit 1"
+            ).fetchall()[0]
+            assert (mode, nodes) == ("incremental", 3)
+            assert pg.execute(
+                f"select component_key from {schema}.components where node_key = 'z'"
+            ).fetchall() == [("x",)]
+        finally:
+            pg.execute(f"drop schema if exists {schema} cascade")
+            pg.execute("drop table if exists graph_input.edges")
+
+
+def _load_pg_edges(pg: psycopg.Connection, edges: list[tuple[str, str]]) -> None:
+    pg.execute("drop table if exists graph_input.edges")
+    pg.execute("create table graph_input.edges (node_a text, node_b text)")
+    with pg.cursor() as cursor:
+        cursor.executemany("insert into graph_input.edges values (%s, %s)", edges)

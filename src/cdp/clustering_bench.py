@@ -32,8 +32,9 @@ class GraphProject:
     """A throwaway dbt project with one connected_components model over graph_input.edges,
     using this project's macros and profiles."""
 
-    def __init__(self, root: Path, project_root: Path) -> None:
+    def __init__(self, root: Path, project_root: Path, env: dict[str, str] | None = None) -> None:
         self.root = root
+        self.env = env or {}  # e.g. CDP_TARGET=postgres
         (root / "models").mkdir(parents=True)
         (root / "models" / "components.sql").write_text(MODEL)
         (root / "macros").symlink_to(project_root / "macros")
@@ -54,7 +55,7 @@ class GraphProject:
         dirs = ["--project-dir", str(self.root), "--profiles-dir", str(self.root)]
         return subprocess.run(
             [dbt_executable(), "run", *dirs, *args],
-            env=Project(self.root, self.warehouse).dbt_env(),
+            env={**Project(self.root, self.warehouse).dbt_env(), **self.env},
             capture_output=True,
             text=True,
             check=False,
