@@ -14,13 +14,15 @@ from cdp.generate.writer import string_table
 Row = dict[str, str | None]
 
 
-def shop_customer(customer_id: str, email: str | None, first: str, last: str, created: str) -> Row:
+def shop_customer(
+    customer_id: str, email: str | None, first: str, last: str, created: str, phone: str | None = None
+) -> Row:
     return {
         "customer_id": customer_id,
         "email": email,
         "first_name": first,
         "last_name": last,
-        "phone": None,
+        "phone": phone,
         "loyalty_id": None,
         "street_address": f"{customer_id} Main Street",
         "city": "Springfield",

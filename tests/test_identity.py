@@ -49,8 +49,9 @@ FIRST_LOAD = {
             shop_customer(f"100{i}", f"shopper{i}@fastmail.com", "Kim", f"Doe{i}", "2025-01-01 10:00:00")
             for i in range(1, 6)
         ),
-        # C: Ann's shop account (same mailbox as her CRM contact, typed differently).
-        shop_customer("2001", " Ann.Lee@Fastmail.com", "Ann", "Lee", "2025-02-01 10:00:00"),
+        # C: Ann's shop account (same mailbox and phone as her CRM contact, typed differently:
+        # the shared phone also tells max_partners that both records are one person).
+        shop_customer("2001", " Ann.Lee@Fastmail.com", "Ann", "Lee", "2025-02-01 10:00:00", "212-555-0101"),
         # D: four accounts chained by three devices that each saw two of them.
         *(
             shop_customer(f"300{i}", f"chain{i}@fastmail.com", "Bo", f"Chain{i}", "2025-01-01 10:00:00")

@@ -29,8 +29,8 @@
             {%- endif -%}
         {%- endfor -%}
         {%- for partner, limit in spec.get('max_partners', {}).items() -%}
-            {%- if partner not in types -%}
-                {{ exceptions.raise_compiler_error(where ~ ".max_partners: `" ~ partner ~ "` is not a declared identifier type (declared: " ~ (types.keys() | join(', ')) ~ ")") }}
+            {%- if partner not in types and partner != 'people' -%}
+                {{ exceptions.raise_compiler_error(where ~ ".max_partners: `" ~ partner ~ "` is neither `people` nor a declared identifier type (declared: " ~ (types.keys() | join(', ')) ~ ")") }}
             {%- endif -%}
             {%- if limit is not number or limit < 1 -%}
                 {{ exceptions.raise_compiler_error(where ~ ".max_partners." ~ partner ~ ": must be a whole number >= 1, got " ~ limit) }}
@@ -102,3 +102,15 @@
         {%- endfor %}
     end
 {%- endmacro %}
+
+{#- source_table -> the identifier type that is its record key (crm_contacts -> crm_contact_id):
+    the sources whose records are people. -#}
+{% macro cdp_record_key_types() %}
+    {%- set key_types = {} -%}
+    {%- for source in cdp_identity_config().sources -%}
+        {%- for type, column in source.identifiers.items() -%}
+            {%- if column == source.record_id -%}{% do key_types.update({source.source_table: type}) %}{%- endif -%}
+        {%- endfor -%}
+    {%- endfor -%}
+    {{ return(key_types) }}
+{% endmacro %}

@@ -63,7 +63,9 @@ probabilistic_edges as (
             on
                 pairs.right_source_table = right_nodes.source_table
                 and pairs.right_record_id = right_nodes.record_id
-        where left_nodes.node_key <> right_nodes.node_key
+        where
+            left_nodes.node_key <> right_nodes.node_key
+            and pairs.match_probability >= {{ cdp_identity_config().probabilistic.match_probability }}
     {%- else %}
     select * from node_declarations
     where 1 = 0

@@ -6,13 +6,7 @@
     count once: two accounts of one person do not make their inbox shared, two people's do. -#}
 {%- set config = cdp_identity_config() %}
 {%- set types = config.identifier_types %}
-{#- The identifier type that is each source's record key (e.g. crm_contacts -> crm_contact_id). -#}
-{%- set key_types = {} %}
-{%- for source in config.sources %}
-    {%- for type, column in source.identifiers.items() %}
-        {%- if column == source.record_id %}{% do key_types.update({source.source_table: type}) %}{% endif %}
-    {%- endfor %}
-{%- endfor %}
+{%- set key_types = cdp_record_key_types() %}
 {%- set partner_limits = [] %}
 {%- for name, spec in types.items() %}
     {%- for partner, limit in spec.get('max_partners', {}).items() %}
@@ -64,60 +58,55 @@ usable_links as (
     where blocked.identifier_key is null
 ),
 
-probabilistic_keys as (
-    {%- if cdp_probabilistic_enabled() %}
-        select
-            {{ cdp_record_key_node('pairs.left_source_table', 'pairs.left_record_id', key_types) }} as key_a,
-            {{ cdp_record_key_node('pairs.right_source_table', 'pairs.right_record_id', key_types) }} as key_b
-        from {{ ref('int_identity__probabilistic_pairs') }} as pairs
-    {%- else %}
-    select
-        cast(null as {{ dbt.type_string() }}) as key_a,
-        cast(null as {{ dbt.type_string() }}) as key_b
-    where 1 = 0
-    {%- endif %}
-),
-
 same_person_keys as (
     select
+        node_key as identifier_key,
+        component_key as linked_key
+    from {{ ref('int_identity__same_person_groups') }}
+),
+
+{#- Partner values by type, plus the pseudo-type `people`: the records that are people
+    (CRM contacts, shop accounts: the sources keyed by an identifier), all types together. -#}
+partner_links as (
+    select
+        source_table,
+        record_id,
         identifier_key,
-        min(linked_key) as linked_key
-    from (
-        select
-            key_a as identifier_key,
-            key_b as linked_key
-        from probabilistic_keys
-        union all
-        select
-            key_b as identifier_key,
-            key_a as linked_key
-        from probabilistic_keys
-    ) as both_directions
-    where identifier_key is not null and linked_key is not null
-    group by identifier_key
+        identifier_type as partner_type
+    from usable_links
+    {%- if key_types %}
+    union all
+    select
+        source_table,
+        record_id,
+        identifier_key,
+        cast('people' as {{ dbt.type_string() }}) as partner_type
+    from usable_links
+    where identifier_type in ('{{ key_types.values() | unique | join("', '") }}')
+    {%- endif %}
 ),
 
 partner_counts as (
     {%- if partner_limits %}
     select
         own.identifier_key,
-        partner.identifier_type as partner_type,
+        partner.partner_type,
         count(distinct case
             when same_person_keys.linked_key < partner.identifier_key then same_person_keys.linked_key
             else partner.identifier_key
         end) as partners
     from usable_links as own
-    inner join usable_links as partner
+    inner join partner_links as partner
         on own.source_table = partner.source_table
         and own.record_id = partner.record_id
     left join same_person_keys
         on partner.identifier_key = same_person_keys.identifier_key
     where
         {%- for name, partner, limit in partner_limits %}
-        (own.identifier_type = '{{ name }}' and partner.identifier_type = '{{ partner }}')
+        (own.identifier_type = '{{ name }}' and partner.partner_type = '{{ partner }}')
         {%- if not loop.last %} or{% endif %}
         {%- endfor %}
-    group by own.identifier_key, partner.identifier_type
+    group by own.identifier_key, partner.partner_type
     {%- else %}
     select
         cast(null as {{ dbt.type_string() }}) as identifier_key,
