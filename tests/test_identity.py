@@ -9,9 +9,12 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from typer.testing import CliRunner
 
+from cdp.cli import app
 from cdp.dbt_runner import dbt_executable, run_dbt
 from cdp.evaluate import evaluate_identity
+from cdp.explain import ExplainError, explain_customer
 from cdp.generate import GenerationResult
 from cdp.generate.noise import JUNK_EMAILS
 from cdp.generate.sources import KIOSK_DEVICES
@@ -268,3 +271,25 @@ def test_the_sample_keeps_junk_and_shared_devices_out_of_customers(
     assert junk == 0
     assert shared & set(KIOSK_DEVICES)  # the sample has kiosks shared by several people
     assert held == 0  # and no customer holds one
+
+
+def test_explain_shows_the_records_links_and_cuts_behind_a_customer(hand_made) -> None:
+    project, customers = hand_made
+    found = explain_customer(project.warehouse, node="email:ann.lee@fastmail.com")
+    assert found.customer_id == customers[("shop_customers", "2001")]
+    assert {source for source, *_ in found.records_by_source} >= {
+        "crm_contacts",
+        "shop_customers",
+        "support_tickets",
+    }
+    assert ("email", "ann.lee@fastmail.com") in {(kind, value) for kind, value, *_ in found.identifiers}
+    assert ("crm_contact_id:003000000000003", "email:ann.lee@fastmail.com", "same_record") in {
+        link[:3] for link in found.links
+    }
+    kiosk_user = explain_customer(project.warehouse, customer_id=customers[("shop_customers", "1001")])
+    assert [cut[:2] for cut in kiosk_user.cut_links] == [("anonymous_id:kiosk-7", "max_partners")]
+    result = CliRunner().invoke(app, ["explain", found.customer_id, "--warehouse", str(project.warehouse)])
+    assert result.exit_code == 0, result.output
+    assert "crm_contact_id:003000000000003 -[same_record]- email:ann.lee@fastmail.com" in result.output
+    with pytest.raises(ExplainError, match="no customer 'cus_nobody'"):
+        explain_customer(project.warehouse, customer_id="cus_nobody")
