@@ -50,14 +50,9 @@ def _one(con: duckdb.DuckDBPyConnection, sql: str):
 
 def _records(warehouse: Path):
     with duckdb.connect(str(warehouse), read_only=True) as con:
+        people = con.sql("select * from identity.int_identity__person_records")
         return probabilistic.person_records(
-            [
-                ("crm_contacts", con.sql("select contact_id as record_id, * from staging.stg_crm__contacts")),
-                (
-                    "shop_customers",
-                    con.sql("select customer_id as record_id, * from staging.stg_shop__customers"),
-                ),
-            ]
+            [(table, people.filter(f"source_table = '{table}'")) for table in probabilistic.SOURCE_TABLES]
         )
 
 
@@ -199,3 +194,13 @@ def test_models_are_disabled_when_probabilistic_matching_is_off(built: Project) 
     without = _identity_models(built, "--vars", json.dumps({"cdp_identity": config}))
     assert "int_identity__edges" in without
     assert not splink_models & without
+
+
+def test_nicknames_match_their_formal_names(con) -> None:
+    """Bob / Robert: the seed first_name_groups makes them one name, and the pairs are right."""
+    pairs, correct = con.execute(
+        "select count(*), count(*) filter (where left_person_id = right_person_id) from judged_pairs "
+        "where evidence like 'first_name: nickname%'"
+    ).fetchall()[0]
+    assert pairs >= 5
+    assert correct == pairs

@@ -19,12 +19,8 @@ def model(dbt, session) -> pa.Table:
     if len(stored) != 1:
         raise ValueError(f"int_identity__splink_model holds {len(stored)} rows, expected exactly 1")
     # dbt finds refs by parsing this file: a ref chained into another call is missed.
-    contacts = dbt.ref("stg_crm__contacts")
-    customers = dbt.ref("stg_shop__customers")
+    people = dbt.ref("int_identity__person_records")
     records = probabilistic.person_records(
-        [
-            ("crm_contacts", contacts.select("contact_id as record_id, *")),
-            ("shop_customers", customers.select("customer_id as record_id, *")),
-        ]
+        [(table, people.filter(f"source_table = '{table}'")) for table in probabilistic.SOURCE_TABLES]
     )
     return probabilistic.predict(records, json.loads(stored[0][0]), threshold)

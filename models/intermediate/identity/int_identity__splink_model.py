@@ -14,13 +14,9 @@ def model(dbt, session) -> pd.DataFrame:
     dbt.config(materialized="table")
     seed = int(dbt.config.get("probabilistic_seed"))
     # dbt finds refs by parsing this file: a ref chained into another call is missed.
-    contacts = dbt.ref("stg_crm__contacts")
-    customers = dbt.ref("stg_shop__customers")
+    people = dbt.ref("int_identity__person_records")
     records = probabilistic.person_records(
-        [
-            ("crm_contacts", contacts.select("contact_id as record_id, *")),
-            ("shop_customers", customers.select("customer_id as record_id, *")),
-        ]
+        [(table, people.filter(f"source_table = '{table}'")) for table in probabilistic.SOURCE_TABLES]
     )
     trained = probabilistic.train(records, seed)
     return pd.DataFrame([probabilistic.model_summary(trained, records, seed)])

@@ -24,8 +24,10 @@ from splink import DuckDBAPI, Linker, block_on
 
 LINKER_UID = "cdp_identity"  # fixed: Splink otherwise writes a random uid into the model JSON
 UNIQUE_ID = "unique_id"  # source_table || '|' || record_id
+SOURCE_TABLES = ("crm_contacts", "shop_customers")  # rows of int_identity__person_records
 RECORD_COLUMNS = (
     "first_name",
+    "first_name_group",  # nickname group (seed first_name_groups): Bob and Robert are one
     "last_name",
     "date_of_birth",
     "street_address",
@@ -74,6 +76,21 @@ def _name(column: str) -> dict[str, Any]:
     }
 
 
+def _first_name() -> dict[str, Any]:
+    """As _name, with a level for names of one nickname group (Bob / Robert)."""
+    return {
+        "output_column_name": "first_name",
+        "comparison_levels": [
+            _level(_null("first_name"), "null", null=True),
+            _level(_exact("first_name"), "exact"),
+            _level(_exact("first_name_group"), "nickname"),
+            _level(_jw("first_name", 0.92), "jw>=0.92"),
+            _level(_jw("first_name", 0.8), "jw>=0.8"),
+            _level("else", "different"),
+        ],
+    }
+
+
 def _exact_only(column: str, output: str | None = None) -> dict[str, Any]:
     return {
         "output_column_name": output or column,
@@ -93,7 +110,7 @@ def _exact_only(column: str, output: str | None = None) -> dict[str, Any]:
 # date or phone. Otherwise a shared email or address is no evidence either way (m = u, fixed).
 SAME_PERSON = (
     '"first_name_l" is not null and "first_name_r" is not null'
-    f" and {_jw('first_name', 0.92)}"
+    f" and ({_jw('first_name', 0.92)} or {_exact('first_name_group')})"
     ' and not coalesce("date_of_birth_l" <> "date_of_birth_r", false)'
     ' and not coalesce("phone_e164_l" <> "phone_e164_r", false)'
 )
@@ -167,7 +184,7 @@ def settings() -> dict[str, Any]:
         "unique_id_column_name": UNIQUE_ID,
         "linker_uid": LINKER_UID,
         "comparisons": [
-            _name("first_name"),
+            _first_name(),
             _name("last_name"),
             _exact_only("date_of_birth", "dob"),
             _address(),
