@@ -388,3 +388,36 @@ def test_anonymous_records_are_left_out_unless_asked_for(tmp_path: Path) -> None
     # With web/1: 3 true pairs, 1 predicted and correct -> recall 1/3.
     assert (everything.records, everything.records_anonymous) == (3, 0)
     assert everything.pairwise_recall == pytest.approx(1 / 3)
+
+
+def test_ambiguous_records_are_left_out_when_asked(tmp_path: Path) -> None:
+    # P and Q share the inbox h@x; crm/1 (P) and crm/2 (Q) carry it and their own phone;
+    # web/1 (Q's newsletter click, say) carries only the inbox. Predicted: web/1 with P.
+    predicted = records(c1=["crm/1", "web/1"], c2=["crm/2"])
+    truth = [("crm_contacts", "1", "P"), ("web_events", "1", "Q"), ("crm_contacts", "2", "Q")]
+    warehouse = make_warehouse(tmp_path, predicted)
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute(
+            "create table identity.int_identity__record_identifiers as select * from (values "
+            "('crm_contacts', '1', 'email:h@x'), ('crm_contacts', '1', 'phone:+1'), "
+            "('crm_contacts', '2', 'email:h@x'), ('crm_contacts', '2', 'phone:+2'), "
+            "('web_events', '1', 'email:h@x')) as v(source_table, record_id, identifier_key)"
+        )
+    truth_dir = make_truth(tmp_path, truth)
+    everything = evaluate_identity(warehouse, truth_dir)
+    # 1 predicted pair (crm/1, web/1), wrong; 1 true pair (web/1, crm/2), missed.
+    assert (everything.pairwise_precision, everything.pairwise_recall) == (0.0, 0.0)
+    clear = evaluate_identity(warehouse, truth_dir, exclude_ambiguous=True)
+    # web/1 only carries the shared inbox: left out; crm/1 and crm/2 have a phone of their own.
+    assert (clear.records, clear.records_ambiguous) == (2, 1)
+    assert (clear.pairwise_precision, clear.pairwise_recall) == (1.0, 1.0)
+
+
+def test_excluding_ambiguous_records_needs_the_identity_models(tmp_path: Path) -> None:
+    warehouse = make_warehouse(tmp_path, records(c1=["crm/1"]))
+    with pytest.raises(
+        EvaluationError, match="int_identity__record_identifiers, which --exclude-ambiguous reads"
+    ):
+        evaluate_identity(
+            warehouse, make_truth(tmp_path, [("crm_contacts", "1", "P")]), exclude_ambiguous=True
+        )

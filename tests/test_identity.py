@@ -241,6 +241,11 @@ def test_the_sample_resolves_with_high_precision_and_recall(built: Project, samp
     assert result.pairwise_precision >= 0.98, result
     assert result.pairwise_recall >= 0.90, result
     assert result.records_anonymous > 0 and result.records_missing < result.records * 0.02
+    clear = evaluate_identity(built.warehouse, sample.out_dir / "_truth", exclude_ambiguous=True)
+    # Without records only a household inbox or a placeholder ties to anyone.
+    assert 0 < clear.records_ambiguous < result.records * 0.05
+    assert clear.pairwise_precision >= 0.995, clear
+    assert clear.pairwise_recall >= 0.97, clear
 
 
 def test_the_sample_keeps_junk_and_shared_devices_out_of_customers(

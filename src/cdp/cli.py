@@ -140,6 +140,13 @@ def _print_demo(report: DemoReport, project: Project) -> None:
             f"identity vs ground truth ({scored.records:,} linkable records): pairwise precision "
             f"{scored.pairwise_precision:.4f}, recall {scored.pairwise_recall:.4f} (details: cdp evaluate)"
         )
+        if report.attributable:
+            clear = report.attributable
+            console.print(
+                f"  without {clear.records_ambiguous:,} ambiguous records (only a household inbox or a "
+                f"placeholder to go by): precision {clear.pairwise_precision:.4f}, "
+                f"recall {clear.pairwise_recall:.4f}"
+            )
     statuses = ", ".join(f"{n} {status}" for status, n in sorted(report.dbt.statuses.items()))
     console.print(f"dbt build: {statuses}")
     console.print("timings: " + ", ".join(f"{k} {v:.1f}s" for k, v in report.timings.items()))
@@ -171,12 +178,18 @@ def evaluate(
         bool,
         typer.Option(help="Also score records nothing ties to their person (anonymous devices)."),
     ] = False,
+    exclude_ambiguous: Annotated[
+        bool,
+        typer.Option(
+            help="Leave out records whose identifiers are all shared by several true people "
+            "(a household inbox, test@test.com): no method can tell whose they are."
+        ),
+    ] = False,
 ) -> None:
     """Measure identity resolution (identity.customer_records) against the generator's ground truth."""
     project = Project.discover(project_dir, warehouse)
-    result = evaluate_identity(
-        project.warehouse, truth or project.root / DEFAULT_TRUTH, examples, include_anonymous
-    )
+    truth_dir = truth or project.root / DEFAULT_TRUTH
+    result = evaluate_identity(project.warehouse, truth_dir, examples, include_anonymous, exclude_ambiguous)
     if as_json:
         typer.echo(json.dumps(result.to_dict(), indent=2))
     else:
@@ -220,7 +233,8 @@ def _print_evaluation(result: IdentityEvaluation) -> None:
         f"not evaluated: {result.records_without_truth:,} records without a truth row, "
         f"{result.records_missing:,} truth records missing from identity.customer_records, "
         f"{result.records_anonymous:,} anonymous records (nothing ties them to a person; "
-        "--include-anonymous scores them too)"
+        f"--include-anonymous scores them too), {result.records_ambiguous:,} ambiguous records "
+        "(--exclude-ambiguous)"
     )
     sources = Table(
         "source table",

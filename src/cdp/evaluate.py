@@ -9,7 +9,10 @@ Records are evaluated when they are in both. Records only on one side are counte
 ``records_missing`` (truth rows of the evaluated source tables absent from customer_records:
 e.g. quarantined rows). Records the truth marks ``anonymous`` (nothing in the data ties them to
 their person: web events of a device its person never logged in on) are left out unless
-``include_anonymous``, and counted in ``records_anonymous``. Metrics over the evaluated records,
+``include_anonymous``, and counted in ``records_anonymous``. With ``exclude_ambiguous``, so are
+records every identifier of which is carried by records of several true people (a household
+inbox, ``test@test.com``): nothing in the data says whose they are (``records_ambiguous``).
+Metrics over the evaluated records,
 where a "pair" is two distinct records:
 
 - pairwise precision = pairs in the same customer and the same person / pairs in the same customer;
@@ -70,6 +73,7 @@ class IdentityEvaluation:
     records_without_truth: int  # in customer_records, no truth row
     records_missing: int  # truth rows of the evaluated source tables not in customer_records
     records_anonymous: int  # left out: the truth marks them anonymous (0 with include_anonymous)
+    records_ambiguous: int  # left out with exclude_ambiguous: identifiers all shared by several people
     customers: int  # predicted customers among the evaluated records
     persons: int  # true persons among the evaluated records
     true_pairs: int
@@ -92,14 +96,20 @@ class IdentityEvaluation:
 
 
 def evaluate_identity(
-    warehouse: Path, truth_dir: Path, examples: int = 5, include_anonymous: bool = False
+    warehouse: Path,
+    truth_dir: Path,
+    examples: int = 5,
+    include_anonymous: bool = False,
+    exclude_ambiguous: bool = False,
 ) -> IdentityEvaluation:
     """Evaluate ``identity.customer_records`` in ``warehouse`` against the truth in ``truth_dir``."""
     truth_glob = _truth_glob(truth_dir)
     with _connect(warehouse) as con:
         _check_predicted(con, warehouse)
         has_anonymous_flag = _check_truth(con, truth_glob)
-        _prepare(con, truth_glob, has_anonymous_flag and not include_anonymous)
+        if exclude_ambiguous:
+            _check_identifiers(con, warehouse)
+        _prepare(con, truth_glob, has_anonymous_flag and not include_anonymous, exclude_ambiguous)
         totals = _totals(con, warehouse, truth_glob)
         return IdentityEvaluation(
             **totals,
@@ -166,6 +176,18 @@ def _check_predicted(con: duckdb.DuckDBPyConnection, warehouse: Path) -> None:
         )
 
 
+def _check_identifiers(con: duckdb.DuckDBPyConnection, warehouse: Path) -> None:
+    schema, table = IDENTIFIERS_TABLE.split(".")
+    found = con.execute(
+        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+        [schema, table],
+    ).fetchall()[0][0]
+    if not found:
+        raise EvaluationError(
+            f"{warehouse} has no table {IDENTIFIERS_TABLE}, which --exclude-ambiguous reads: run `cdp build`"
+        )
+
+
 def _check_truth(con: duckdb.DuckDBPyConnection, truth_glob: Path) -> bool:
     """Checks the truth files; True when they carry the ``anonymous`` flag."""
     try:
@@ -190,7 +212,9 @@ def _require_columns(found: set[str], required: tuple[str, ...], where: str) -> 
         )
 
 
-def _prepare(con: duckdb.DuckDBPyConnection, truth_glob: Path, exclude_anonymous: bool) -> None:
+def _prepare(
+    con: duckdb.DuckDBPyConnection, truth_glob: Path, exclude_anonymous: bool, exclude_ambiguous: bool
+) -> None:
     """Temp tables: record counts per (source, customer, person) cell; clusters of evaluated records.
 
     In ``_cells`` a null person_id means "no truth row" and a null customer_id "not in customer_records".
@@ -198,9 +222,14 @@ def _prepare(con: duckdb.DuckDBPyConnection, truth_glob: Path, exclude_anonymous
     anonymous = "anonymous = 'true'" if exclude_anonymous else "false"
     con.execute(f"""
         create temp macro pairs(n) as (n * (n - 1)) // 2;
-        create temp table _anonymous as
+        create temp table _truly_anonymous as
             select distinct source_table, record_id from read_parquet({_literal(truth_glob)})
             where {anonymous} and source_table in (select distinct source_table from {PREDICTED_TABLE});
+        create temp table _ambiguous as
+            select * from ({_ambiguous_sql(truth_glob) if exclude_ambiguous else _NONE_SQL}) as shared_only
+            anti join _truly_anonymous using (source_table, record_id);
+        create temp table _anonymous as
+            select * from _truly_anonymous union all select * from _ambiguous;
         create temp view _predicted as
             select distinct source_table::varchar as source_table, record_id::varchar as record_id,
                 customer_id::varchar as customer_id
@@ -235,7 +264,8 @@ def _totals(con: duckdb.DuckDBPyConnection, warehouse: Path, truth_glob: Path) -
             coalesce((select sum(n) from _cell), 0)::bigint as records,
             coalesce((select sum(n) from _cells where person_id is null), 0)::bigint,
             coalesce((select sum(n) from _cells where customer_id is null), 0)::bigint,
-            (select count(*) from _anonymous),
+            (select count(*) from _truly_anonymous),
+            (select count(*) from _ambiguous),
             (select count(*) from _customer),
             (select count(*) from _person),
             coalesce((select sum(pairs(n)) from _person), 0)::bigint,
@@ -246,16 +276,17 @@ def _totals(con: duckdb.DuckDBPyConnection, warehouse: Path, truth_glob: Path) -
             (select count(*) from _customer where persons > 1),
             (select count(*) from _person where customers > 1)
     """).fetchone()
-    records, without, missing, anonymous, customers, persons, true, predicted, correct = row[:9]
+    records, without, missing, anonymous, ambiguous, customers, persons, true, predicted, correct = row[:10]
     if records == 0:
         raise _nothing_to_evaluate(warehouse, truth_glob, without)
     precision, recall = _ratio(correct, predicted), _ratio(correct, true)
-    bcubed_precision, bcubed_recall = row[9] / records, row[10] / records
+    bcubed_precision, bcubed_recall = row[10] / records, row[11] / records
     return {
         "records": records,
         "records_without_truth": without,
         "records_missing": missing,
         "records_anonymous": anonymous,
+        "records_ambiguous": ambiguous,
         "customers": customers,
         "persons": persons,
         "true_pairs": true,
@@ -267,8 +298,8 @@ def _totals(con: duckdb.DuckDBPyConnection, warehouse: Path, truth_glob: Path) -
         "bcubed_precision": bcubed_precision,
         "bcubed_recall": bcubed_recall,
         "bcubed_f1": _f1(bcubed_precision, bcubed_recall),
-        "over_merged_customers": row[11],
-        "split_persons": row[12],
+        "over_merged_customers": row[12],
+        "split_persons": row[13],
     }
 
 
@@ -335,6 +366,31 @@ def _sources(con: duckdb.DuckDBPyConnection) -> tuple[SourceEvaluation, ...]:
         SourceEvaluation(name, int(n), int(without), int(missing), _ratio(ok, pred), _ratio(ok, true))
         for name, n, without, missing, ok, pred, true in rows
     )
+
+
+IDENTIFIERS_TABLE = "identity.int_identity__record_identifiers"
+_NONE_SQL = "select cast(null as varchar) as source_table, cast(null as varchar) as record_id where false"
+
+
+def _ambiguous_sql(truth_glob: Path) -> str:
+    """Records all of whose identifiers are carried by records of more than one true person."""
+    return f"""
+        with truth as (
+            select source_table, record_id, person_id from read_parquet({_literal(truth_glob)})
+        ),
+        shared_identifiers as (
+            select identifiers.identifier_key
+            from {IDENTIFIERS_TABLE} as identifiers
+            join truth using (source_table, record_id)
+            group by identifiers.identifier_key
+            having count(distinct truth.person_id) > 1
+        )
+        select source_table, record_id
+        from {IDENTIFIERS_TABLE} as identifiers
+        left join shared_identifiers using (identifier_key)
+        group by source_table, record_id
+        having count(*) = count(shared_identifiers.identifier_key)
+    """
 
 
 def _ratio(part: int, whole: int) -> float:

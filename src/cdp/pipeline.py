@@ -32,6 +32,7 @@ class DemoReport:
     staging: list[StagingCount] = field(default_factory=list)
     identity: IdentitySummary | None = None
     evaluation: IdentityEvaluation | None = None  # against the generator's ground truth
+    attributable: IdentityEvaluation | None = None  # the same, without ambiguous records
 
 
 def landing_is_current(landing: Path, people: int, seed: int) -> bool:
@@ -80,4 +81,7 @@ def run_demo(
     report.staging = staging_counts(project.warehouse, tables)
     report.identity = identity_summary(project.warehouse)
     report.evaluation = evaluate_identity(project.warehouse, landing / "_truth", examples=0)
+    report.attributable = evaluate_identity(
+        project.warehouse, landing / "_truth", examples=0, exclude_ambiguous=True
+    )
     return report
