@@ -57,6 +57,16 @@
             {%- endif -%}
         {%- endfor -%}
     {%- endfor -%}
+    {%- set probabilistic = config.get('probabilistic', {}) -%}
+    {%- if probabilistic is not mapping -%}
+        {{ exceptions.raise_compiler_error("cdp_identity.probabilistic: expected {enabled, match_probability, same_person_probability, seed}") }}
+    {%- endif -%}
+    {%- for key in ['match_probability', 'same_person_probability'] -%}
+        {%- set value = probabilistic.get(key, 1) -%}
+        {%- if value is not number or value <= 0 or value > 1 -%}
+            {{ exceptions.raise_compiler_error("cdp_identity.probabilistic." ~ key ~ ": must be a probability in (0, 1], got " ~ value) }}
+        {%- endif -%}
+    {%- endfor -%}
     {%- set max_passes = config.get('max_passes', 40) -%}
     {%- if max_passes is not number or max_passes < 1 -%}
         {{ exceptions.raise_compiler_error("cdp_identity.max_passes: must be a whole number >= 1, got " ~ max_passes) }}
