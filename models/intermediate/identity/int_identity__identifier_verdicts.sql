@@ -1,9 +1,10 @@
 {#- One row per distinct identifier: may it link records? Guards, in order:
     blocklist (seed identity_blocklist) then max_partners (an identifier carried by records
     with more distinct values of a partner type than allowed is shared, e.g. an in-store
-    kiosk's device id or a household inbox, and links nothing). Partner records that the
-    probabilistic model pairs as one person (a second shop account, a duplicate CRM contact)
-    count once: two accounts of one person do not make their inbox shared, two people's do. -#}
+    kiosk's device id or a household inbox, and links nothing). Partner records known to be
+    one person (int_identity__same_person_groups: Splink pairs, a shared phone) count once:
+    two accounts of one person do not make their inbox shared, two people's do. The
+    pseudo-type `people` counts CRM contacts and shop accounts together. -#}
 {%- set config = cdp_identity_config() %}
 {%- set types = config.identifier_types %}
 {%- set key_types = cdp_record_key_types() %}
