@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import hashlib
+import random
+from datetime import datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 
 import duckdb
 import phonenumbers
 import pytest
 
 from cdp.generate import GenerationResult, generate
-from cdp.generate.noise import JUNK_EMAILS
-from cdp.generate.sources import KIOSK_DEVICES
+from cdp.generate.noise import JUNK_EMAILS, NoiseRates
+from cdp.generate.sources import KIOSK_DEVICES, Batch, Emitter, build_catalog
 from cdp.generate.tables import RAW_TABLES
 from cdp.source_config import raw_tables
 
@@ -173,3 +176,17 @@ def test_over_merge_traps_exist(con: duckdb.DuckDBPyConnection) -> None:
 def test_rejects_a_non_positive_number_of_people(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="at least 1"):
         generate(tmp_path, 0, seed=1)
+
+
+def test_a_rare_buyer_whose_next_order_falls_beyond_the_calendar_is_fine() -> None:
+    """expovariate of a near-zero rate can put the next order millennia ahead (seen at 1M people)."""
+
+    class FarFuture(random.Random):
+        def expovariate(self, lambd: float) -> float:
+            return 1e9  # years: beyond datetime.max from any start
+
+    as_of = datetime(2026, 11, 1)
+    emitter = Emitter(FarFuture(1), NoiseRates(), as_of, build_catalog(1), Batch())
+    person = SimpleNamespace(first_seen=as_of - timedelta(days=30), active_until=as_of, orders_per_year=0.0)
+    emitter.shop_orders(person, ["123"])  # type: ignore[arg-type]
+    assert emitter.batch.rows == {}

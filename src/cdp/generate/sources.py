@@ -200,9 +200,11 @@ class Emitter:
         rate = person.orders_per_year if customer_ids else 0.15  # guests buy rarely
         moment, ordinal = person.first_seen, 0
         while True:
-            moment += timedelta(days=self.rng.expovariate(max(rate, 1e-3)) * 365)
-            if moment > person.active_until or ordinal >= 60:
+            gap_days = self.rng.expovariate(max(rate, 1e-3)) * 365
+            # A rare buyer's next order can fall millennia ahead, past what datetime holds.
+            if gap_days > (person.active_until - moment).total_seconds() / 86400 or ordinal >= 60:
                 return
+            moment += timedelta(days=gap_days)
             self._order(person, customer_ids, moment, ordinal)
             ordinal += 1
 
