@@ -154,8 +154,11 @@ def _address() -> dict[str, Any]:
 
 # Pairs are only scored when they share one of these (blocking); every pair a rule admits
 # is scored once, whichever rule admits it.
+# Postcode is paired with a whole name, never alone or with an initial: a postcode holds
+# thousands of people at scale, and its pairs would grow with the square of the data.
 PREDICTION_BLOCKING_RULES = (
-    block_on("postcode", "substr(last_name, 1, 1)"),
+    block_on("postcode", "last_name"),
+    block_on("postcode", "first_name_group"),  # a typo in the last name
     block_on("date_of_birth"),
     block_on("email_canonical"),
     block_on("phone_e164"),
@@ -172,7 +175,7 @@ DETERMINISTIC_RECALL = 0.7
 # estimated in that session, so between them every comparison is estimated at least once.
 EM_BLOCKING_RULES = (
     block_on("email_canonical"),
-    block_on("postcode", "substr(last_name, 1, 1)"),
+    block_on("postcode", "last_name"),
     block_on("date_of_birth"),
 )
 
