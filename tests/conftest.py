@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
 import pytest
 
-from cdp.dbt_runner import dbt_executable, run_dbt
+from cdp.dbt_runner import run_dbt
 from cdp.generate import GenerationResult, generate
 from cdp.load import load_landing
 from cdp.project import Project
@@ -42,25 +41,10 @@ def built(tmp_path_factory: pytest.TempPathFactory, sample: GenerationResult) ->
 
 def compile_inline(sql: str, warehouse: Path) -> str:
     """SQL with the project's macros expanded by `dbt compile --inline`."""
-    project = Project(PROJECT_ROOT, warehouse)
-    completed = subprocess.run(
-        [
-            dbt_executable(),
-            "--quiet",
-            "compile",
-            "--inline",
-            sql,
-            "--output",
-            "json",
-            "--project-dir",
-            str(PROJECT_ROOT),
-            "--profiles-dir",
-            str(PROJECT_ROOT),
-        ],
-        env=project.dbt_env(),
-        capture_output=True,
-        text=True,
-        check=False,
+    result = run_dbt(
+        Project(PROJECT_ROOT, warehouse),
+        ["--quiet", "compile", "--inline", sql, "--output", "json"],
+        capture=True,
     )
-    assert completed.returncode == 0, completed.stdout + completed.stderr
-    return json.loads(completed.stdout)["compiled"]
+    assert result.ok, result.output
+    return json.loads(result.output)["compiled"]

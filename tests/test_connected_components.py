@@ -56,10 +56,10 @@ def test_star_converges_in_one_pass(graph: GraphProject) -> None:
 
 def test_max_passes_guard_fails_with_a_clear_error(graph: GraphProject) -> None:
     graph.set_edges(shuffled_chain(1024, seed=3))
-    completed = graph.run("--vars", "{max_passes: 2}")
-    assert completed.returncode != 0
-    assert "did not converge after 2 passes" in completed.stdout
-    assert "cdp_identity.max_passes" in completed.stdout
+    result = graph.run("--vars", "{max_passes: 2}")
+    assert result.returncode != 0
+    assert "did not converge after 2 passes" in result.output
+    assert "cdp_identity.max_passes" in result.output
 
 
 def test_incremental_run_reclusters_only_touched_components(graph: GraphProject) -> None:

@@ -4,7 +4,6 @@ stable ids across appended data), and the generated sample scored against ground
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
 import duckdb
@@ -12,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from cdp.cli import app
-from cdp.dbt_runner import dbt_executable, run_dbt
+from cdp.dbt_runner import run_dbt
 from cdp.evaluate import evaluate_identity
 from cdp.explain import ExplainError, explain_customer
 from cdp.generate import GenerationResult
@@ -210,28 +209,16 @@ def test_a_config_mistake_fails_with_the_key_named(tmp_path: Path) -> None:
             "identifiers": {"emial": "email_canonical"},
         }
     ]
-    completed = subprocess.run(
-        [
-            dbt_executable(),
-            "compile",
-            "--select",
-            "int_identity__record_identifiers",
-            "--vars",
-            identity_vars(PROJECT_ROOT, sources=sources),
-            "--project-dir",
-            str(PROJECT_ROOT),
-            "--profiles-dir",
-            str(PROJECT_ROOT),
-        ],
-        env=Project(PROJECT_ROOT, tmp_path / "wh.duckdb").dbt_env(),
-        capture_output=True,
-        text=True,
-        check=False,
+    args = ["compile", "--select", "int_identity__record_identifiers"]
+    result = run_dbt(
+        Project(PROJECT_ROOT, tmp_path / "wh.duckdb"),
+        [*args, "--vars", identity_vars(PROJECT_ROOT, sources=sources)],
+        capture=True,
     )
-    assert completed.returncode != 0
+    assert result.returncode != 0
     assert (
         "cdp_identity.sources[0] (stg_crm__contacts).identifiers: `emial` is not a declared identifier type"
-        in completed.stdout
+        in result.output
     )
 
 

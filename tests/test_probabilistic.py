@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from cdp.dbt_runner import dbt_executable, run_dbt
+from cdp.dbt_runner import run_dbt
 from cdp.generate import GenerationResult
 from cdp.identity import probabilistic
 from cdp.project import Project
@@ -160,30 +159,10 @@ def test_retraining_on_the_same_data_is_byte_identical(built: Project) -> None:
 
 
 def _identity_models(built: Project, *extra: str) -> set[str]:
-    completed = subprocess.run(
-        [
-            dbt_executable(),
-            "--quiet",
-            "ls",
-            "--resource-type",
-            "model",
-            "--select",
-            "intermediate.identity",
-            "--output",
-            "name",
-            "--project-dir",
-            str(built.root),
-            "--profiles-dir",
-            str(built.root),
-            *extra,
-        ],
-        env=built.dbt_env(),
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert completed.returncode == 0, completed.stdout + completed.stderr
-    return set(completed.stdout.split())
+    args = ["--quiet", "ls", "--resource-type", "model", "--select", "intermediate.identity"]
+    result = run_dbt(built, [*args, "--output", "name", *extra], capture=True)
+    assert result.ok, result.output
+    return set(result.output.split())
 
 
 def test_models_are_disabled_when_probabilistic_matching_is_off(built: Project) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import resource
 import shutil
-import subprocess
 import tempfile
 import time
 from dataclasses import asdict, dataclass
@@ -19,7 +18,7 @@ from pathlib import Path
 
 import duckdb
 
-from cdp.dbt_runner import dbt_executable
+from cdp.dbt_runner import DbtResult, run_dbt
 from cdp.errors import CdpError
 from cdp.project import Project
 
@@ -51,20 +50,13 @@ class GraphProject:
             con.execute("create or replace table graph_input.edges (node_a varchar, node_b varchar)")
             con.executemany("insert into graph_input.edges values (?, ?)", edges)
 
-    def run(self, *args: str) -> subprocess.CompletedProcess[str]:
-        dirs = ["--project-dir", str(self.root), "--profiles-dir", str(self.root)]
-        return subprocess.run(
-            [dbt_executable(), "run", *dirs, *args],
-            env={**Project(self.root, self.warehouse).dbt_env(), **self.env},
-            capture_output=True,
-            text=True,
-            check=False,
-        )
+    def run(self, *args: str) -> DbtResult:
+        return run_dbt(Project(self.root, self.warehouse), ["run", *args], capture=True, env=self.env)
 
     def build(self, *args: str) -> None:
-        completed = self.run(*args)
-        if completed.returncode != 0:
-            raise CdpError(f"dbt run of {self.root} failed:\n{completed.stdout[-3000:]}")
+        result = self.run(*args)
+        if not result.ok:
+            raise CdpError(f"dbt run of {self.root} failed:\n{result.output[-3000:]}")
 
     def labels(self) -> dict[str, str]:
         with duckdb.connect(str(self.warehouse), read_only=True) as con:

@@ -17,6 +17,7 @@ class DbtResult:
     command: list[str]
     returncode: int
     statuses: Counter[str] = field(default_factory=Counter)  # pass / warn / error / skip / success
+    output: str = ""  # dbt's stdout and stderr, when run with capture=True
 
     @property
     def ok(self) -> bool:
@@ -29,7 +30,15 @@ def dbt_executable() -> str:
     return str(candidate) if candidate.exists() else "dbt"
 
 
-def run_dbt(project: Project, args: list[str], quiet: bool = False) -> DbtResult:
+def run_dbt(
+    project: Project,
+    args: list[str],
+    quiet: bool = False,
+    capture: bool = False,
+    env: dict[str, str] | None = None,
+) -> DbtResult:
+    """Runs dbt on ``project``: output to the terminal, discarded (``quiet``) or returned in
+    ``DbtResult.output`` (``capture``); ``env`` adds variables (e.g. CDP_TARGET)."""
     command = [
         dbt_executable(),
         *args,
@@ -42,11 +51,14 @@ def run_dbt(project: Project, args: list[str], quiet: bool = False) -> DbtResult
     completed = subprocess.run(
         command,
         cwd=project.root,
-        env=project.dbt_env(),
+        env={**project.dbt_env(), **(env or {})},
         check=False,
-        stdout=subprocess.DEVNULL if quiet else None,
+        stdout=subprocess.PIPE if capture else subprocess.DEVNULL if quiet else None,
+        stderr=subprocess.STDOUT if capture else None,
+        text=True,
     )
-    return DbtResult(command, completed.returncode, _statuses(project.root / "target" / "run_results.json"))
+    statuses = _statuses(project.root / "target" / "run_results.json")
+    return DbtResult(command, completed.returncode, statuses, completed.stdout or "")
 
 
 def _statuses(run_results: Path) -> Counter[str]:
