@@ -92,10 +92,8 @@ partner_counts as (
     select
         own.identifier_key,
         partner.partner_type,
-        count(distinct case
-            when same_person_keys.linked_key < partner.identifier_key then same_person_keys.linked_key
-            else partner.identifier_key
-        end) as partners
+        -- A person record counts as its same-person group (named by its smallest key).
+        count(distinct coalesce(same_person_keys.linked_key, partner.identifier_key)) as partners
     from usable_links as own
     inner join partner_links as partner
         on own.source_table = partner.source_table
