@@ -63,29 +63,18 @@ def _level(sql: str, label: str, *, null: bool = False, m: float | None = None) 
     return level
 
 
-def _name(column: str) -> dict[str, Any]:
+def _name(column: str, group_column: str | None = None) -> dict[str, Any]:
+    """Exact, then (with ``group_column``) the same nickname group (Bob / Robert), then
+    Jaro-Winkler levels."""
+    nickname = [_level(_exact(group_column), "nickname")] if group_column else []
     return {
         "output_column_name": column,
         "comparison_levels": [
             _level(_null(column), "null", null=True),
             _level(_exact(column), "exact"),
+            *nickname,
             _level(_jw(column, 0.92), "jw>=0.92"),
             _level(_jw(column, 0.8), "jw>=0.8"),
-            _level("else", "different"),
-        ],
-    }
-
-
-def _first_name() -> dict[str, Any]:
-    """As _name, with a level for names of one nickname group (Bob / Robert)."""
-    return {
-        "output_column_name": "first_name",
-        "comparison_levels": [
-            _level(_null("first_name"), "null", null=True),
-            _level(_exact("first_name"), "exact"),
-            _level(_exact("first_name_group"), "nickname"),
-            _level(_jw("first_name", 0.92), "jw>=0.92"),
-            _level(_jw("first_name", 0.8), "jw>=0.8"),
             _level("else", "different"),
         ],
     }
@@ -187,7 +176,7 @@ def settings() -> dict[str, Any]:
         "unique_id_column_name": UNIQUE_ID,
         "linker_uid": LINKER_UID,
         "comparisons": [
-            _first_name(),
+            _name("first_name", "first_name_group"),
             _name("last_name"),
             _exact_only("date_of_birth", "dob"),
             _address(),
