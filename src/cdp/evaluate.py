@@ -30,6 +30,7 @@ from typing import Any
 import duckdb
 
 from cdp.errors import EvaluationError
+from cdp.warehouse import table_exists
 
 PREDICTED_TABLE = "identity.customer_records"
 PREDICTED_COLUMNS = ("source_table", "record_id", "customer_id")
@@ -177,12 +178,7 @@ def _check_predicted(con: duckdb.DuckDBPyConnection, warehouse: Path) -> None:
 
 
 def _check_identifiers(con: duckdb.DuckDBPyConnection, warehouse: Path) -> None:
-    schema, table = IDENTIFIERS_TABLE.split(".")
-    found = con.execute(
-        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
-        [schema, table],
-    ).fetchall()[0][0]
-    if not found:
+    if not table_exists(con, IDENTIFIERS_TABLE):
         raise EvaluationError(
             f"{warehouse} has no table {IDENTIFIERS_TABLE}, which --exclude-ambiguous reads: run `cdp build`"
         )

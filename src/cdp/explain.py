@@ -9,6 +9,7 @@ from pathlib import Path
 import duckdb
 
 from cdp.errors import CdpError
+from cdp.warehouse import table_exists
 
 IDENTITY_SCHEMA = "identity"
 
@@ -66,12 +67,7 @@ def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list[str]) -> list[t
 
 
 def _require_identity_models(con: duckdb.DuckDBPyConnection, warehouse: Path) -> None:
-    found = _rows(
-        con,
-        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
-        [IDENTITY_SCHEMA, "int_identity__node_clusters"],
-    )
-    if not found[0][0]:
+    if not table_exists(con, f"{IDENTITY_SCHEMA}.int_identity__node_clusters"):
         raise ExplainError(f"{warehouse} has no {IDENTITY_SCHEMA} models yet: run `cdp build` first")
 
 
