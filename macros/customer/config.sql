@@ -1,0 +1,85 @@
+{#- The customer-marts configuration (var `cdp_customer` in dbt_project.yml), validated, so
+    a mistake fails the build naming the key at fault. -#}
+{% macro cdp_customer_config() %}
+    {%- set config = var('cdp_customer', none) -%}
+    {%- if config is not mapping -%}
+        {{ exceptions.raise_compiler_error("cdp_customer: var `cdp_customer` must be a mapping in dbt_project.yml (see README, Customer marts)") }}
+    {%- endif -%}
+    {%- set as_of = config.get('as_of') -%}
+    {%- if as_of is not none and not modules.re.match('^[0-9]{4}-[0-9]{2}-[0-9]{2}$', as_of | string) -%}
+        {{ exceptions.raise_compiler_error("cdp_customer.as_of: must be a date YYYY-MM-DD or null (the build day), got " ~ as_of) }}
+    {%- endif -%}
+    {%- if not (config.get('reporting_currency') is string and modules.re.match('^[A-Z]{3}$', config.reporting_currency)) -%}
+        {{ exceptions.raise_compiler_error("cdp_customer.reporting_currency: must be an ISO 4217 code such as USD, got " ~ config.get('reporting_currency')) }}
+    {%- endif -%}
+    {%- set threshold = config.get('loyalty_order_threshold') -%}
+    {%- if threshold is not number or threshold < 2 -%}
+        {{ exceptions.raise_compiler_error("cdp_customer.loyalty_order_threshold: must be a whole number >= 2, got " ~ threshold) }}
+    {%- endif -%}
+    {{ cdp_validate_survivorship(config.get('survivorship')) }}
+    {{ cdp_validate_predictive(config.get('predictive')) }}
+    {{ return(config) }}
+{% endmacro %}
+
+{#- Attributes of the golden record and the sources that can supply each. -#}
+{% macro cdp_survivorship_sources() %}
+    {{ return({
+        'name': ['crm_contacts', 'shop_customers', 'support_tickets'],
+        'email': ['crm_contacts', 'shop_customers', 'shop_orders', 'support_tickets', 'email_engagement', 'consent_records'],
+        'phone': ['crm_contacts', 'shop_customers', 'support_tickets'],
+        'address': ['crm_contacts', 'shop_customers'],
+        'date_of_birth': ['crm_contacts'],
+    }) }}
+{% endmacro %}
+
+{% macro cdp_validate_survivorship(survivorship) %}
+    {%- set known = cdp_survivorship_sources() -%}
+    {%- if survivorship is not mapping -%}
+        {{ exceptions.raise_compiler_error("cdp_customer.survivorship: must map each attribute (" ~ (known.keys() | join(', ')) ~ ") to {rule, sources}") }}
+    {%- endif -%}
+    {%- for attribute in known if attribute not in survivorship -%}
+        {{ exceptions.raise_compiler_error("cdp_customer.survivorship." ~ attribute ~ ": missing (every attribute of the golden record needs a rule)") }}
+    {%- endfor -%}
+    {%- for attribute, spec in survivorship.items() -%}
+        {%- set where = "cdp_customer.survivorship." ~ attribute -%}
+        {%- if attribute not in known -%}
+            {{ exceptions.raise_compiler_error(where ~ ": unknown attribute (known: " ~ (known.keys() | join(', ')) ~ ")") }}
+        {%- endif -%}
+        {%- if spec is not mapping or spec.get('rule') not in ['source_priority', 'most_recent', 'most_frequent'] -%}
+            {{ exceptions.raise_compiler_error(where ~ ".rule: must be source_priority, most_recent or most_frequent, got " ~ (spec.get('rule') if spec is mapping else spec)) }}
+        {%- endif -%}
+        {%- set sources = spec.get('sources') -%}
+        {%- if sources is string or sources is not iterable or sources | length == 0 -%}
+            {{ exceptions.raise_compiler_error(where ~ ".sources: must be a non-empty list of source tables (allowed: " ~ (known[attribute] | join(', ')) ~ ")") }}
+        {%- endif -%}
+        {%- for source in sources if source not in known[attribute] -%}
+            {{ exceptions.raise_compiler_error(where ~ ".sources: `" ~ source ~ "` cannot supply " ~ attribute ~ " (allowed: " ~ (known[attribute] | join(', ')) ~ ")") }}
+        {%- endfor -%}
+    {%- endfor -%}
+{% endmacro %}
+
+{% macro cdp_validate_predictive(predictive) %}
+    {%- if predictive is not mapping -%}
+        {{ exceptions.raise_compiler_error("cdp_customer.predictive: must be a mapping {time_unit, horizon_months, monthly_discount_rate}") }}
+    {%- endif -%}
+    {%- if predictive.get('time_unit') not in ['day', 'week'] -%}
+        {{ exceptions.raise_compiler_error("cdp_customer.predictive.time_unit: must be day or week, got " ~ predictive.get('time_unit')) }}
+    {%- endif -%}
+    {%- if predictive.get('horizon_months') is not number or predictive.horizon_months < 1 -%}
+        {{ exceptions.raise_compiler_error("cdp_customer.predictive.horizon_months: must be a whole number >= 1, got " ~ predictive.get('horizon_months')) }}
+    {%- endif -%}
+    {%- set rate = predictive.get('monthly_discount_rate') -%}
+    {%- if rate is not number or rate < 0 or rate >= 1 -%}
+        {{ exceptions.raise_compiler_error("cdp_customer.predictive.monthly_discount_rate: must be a number in [0, 1), got " ~ rate) }}
+    {%- endif -%}
+{% endmacro %}
+
+{#- The as-of date as a SQL date expression: cdp_customer.as_of, or the build day. -#}
+{% macro cdp_as_of_date() %}
+    {%- set as_of = cdp_customer_config().get('as_of') -%}
+    {%- if as_of is none -%}
+        cast({{ dbt.current_timestamp() }} as date)
+    {%- else -%}
+        cast('{{ as_of }}' as date)
+    {%- endif -%}
+{% endmacro %}
