@@ -16,6 +16,13 @@
     {%- if threshold is not number or threshold < 2 -%}
         {{ exceptions.raise_compiler_error("cdp_customer.loyalty_order_threshold: must be a whole number >= 2, got " ~ threshold) }}
     {%- endif -%}
+    {%- set purposes = config.get('consent_purposes') -%}
+    {%- if purposes is string or purposes is not iterable or purposes | length == 0 -%}
+        {{ exceptions.raise_compiler_error("cdp_customer.consent_purposes: must be a non-empty list of purposes (the values of consent_records.purpose)") }}
+    {%- endif -%}
+    {%- for purpose in purposes if not (purpose is string and modules.re.match('^[a-z][a-z0-9_]*$', purpose)) -%}
+        {{ exceptions.raise_compiler_error("cdp_customer.consent_purposes: `" ~ purpose ~ "` must be lowercase snake_case (it names a column)") }}
+    {%- endfor -%}
     {{ cdp_validate_survivorship(config.get('survivorship')) }}
     {{ cdp_validate_predictive(config.get('predictive')) }}
     {{ return(config) }}
@@ -83,3 +90,12 @@
         cast('{{ as_of }}' as date)
     {%- endif -%}
 {% endmacro %}
+
+{#- The rule each attribute survives by, as a SQL case over the `attribute_name` column. -#}
+{% macro cdp_customer_survivorship_rule_label(survivorship) -%}
+    case attribute_name
+        {%- for attribute, spec in survivorship.items() %}
+            when '{{ attribute }}' then '{{ spec.rule }}'
+        {%- endfor %}
+    end
+{%- endmacro %}

@@ -1,0 +1,83 @@
+{#- The surviving value of each golden-record attribute per customer, chosen among
+    int_customer__attribute_candidates by the rule cdp_customer.survivorship sets for it:
+      source_priority  the first listed source that has a value; newest on ties
+      most_recent      the newest value; source order on ties
+      most_frequent    the value on most records; then newest, then source order
+    Sources not listed for an attribute never supply it. Last tie-breaker: record_id, so the
+    choice is deterministic. -#}
+{%- set survivorship = cdp_customer_config().survivorship %}
+
+with candidates as (
+    select * from {{ ref('int_customer__attribute_candidates') }}
+),
+
+ranked_inputs as (
+    select
+        candidates.*,
+        case
+            {%- for attribute, spec in survivorship.items() %}
+                {%- for source in spec.sources %}
+                    when
+                        candidates.attribute_name = '{{ attribute }}'
+                        and candidates.source_table = '{{ source }}'
+                        then {{ loop.index }}
+                {%- endfor %}
+            {%- endfor %}
+        end as source_rank
+    from candidates
+),
+
+allowed as (
+    -- Only the sources listed for an attribute supply it, or count towards most_frequent.
+    select
+        ranked_inputs.*,
+        count(*) over (
+            partition by ranked_inputs.customer_id, ranked_inputs.attribute_name, ranked_inputs.value_key
+        ) as value_records
+    from ranked_inputs
+    where ranked_inputs.source_rank is not null
+),
+
+ranked as (
+    select
+        allowed.*,
+        row_number() over (
+            partition by allowed.customer_id, allowed.attribute_name
+            order by
+                case allowed.attribute_name
+                    {%- for attribute, spec in survivorship.items() %}
+                        when '{{ attribute }}'
+                            then
+                                {%- if spec.rule == 'source_priority' %} allowed.source_rank
+                        {%- elif spec.rule == 'most_frequent' %} -allowed.value_records
+                        {%- else %} 0
+                        {%- endif %}
+                    {%- endfor %}
+                end,
+                allowed.observed_at desc nulls last,
+                allowed.source_rank asc,
+                allowed.record_id asc
+        ) as survivor_rank
+    from allowed
+)
+
+select
+    customer_id,
+    attribute_name,
+    {{ cdp_customer_survivorship_rule_label(survivorship) }} as survivorship_rule,
+    source_table,
+    record_id,
+    observed_at,
+    value_records,
+    first_name,
+    last_name,
+    requester_name,
+    email,
+    phone_e164,
+    street_address,
+    city,
+    postcode,
+    country_code,
+    date_of_birth
+from ranked
+where survivor_rank = 1
