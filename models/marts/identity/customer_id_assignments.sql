@@ -1,4 +1,4 @@
-{{ config(materialized='incremental', full_refresh=false) }}
+{{ config(materialized='incremental', full_refresh=false, on_schema_change='fail') }}
 
 {#- Append-only log of which customer_id each graph node had, one row each time it changes
     (a first row when the node appears). Kept through --full-refresh: it is the memory that
