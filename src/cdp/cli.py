@@ -24,6 +24,7 @@ from cdp.load import FileLoad, load_landing
 from cdp.pipeline import DemoReport, run_demo
 from cdp.project import Project
 from cdp.source_config import raw_tables
+from cdp.summary import CustomerSummary
 
 app = typer.Typer(
     help="Warehouse-native customer data platform.", no_args_is_help=True, pretty_exceptions_enable=False
@@ -147,10 +148,26 @@ def _print_demo(report: DemoReport, project: Project) -> None:
                 f"placeholder to go by): precision {clear.pairwise_precision:.4f}, "
                 f"recall {clear.pairwise_recall:.4f}"
             )
+    if report.customers:
+        _print_customers(report.customers)
     statuses = ", ".join(f"{n} {status}" for status, n in sorted(report.dbt.statuses.items()))
     console.print(f"dbt build: {statuses}")
     console.print("timings: " + ", ".join(f"{k} {v:.1f}s" for k, v in report.timings.items()))
     console.print(f"warehouse: {project.warehouse} (open it with duckdb, or `cdp build` to rebuild)")
+
+
+def _print_customers(customers: CustomerSummary) -> None:
+    console.print(
+        f"customer_360: {customers.customers:,} customers, {customers.buyers:,} with a completed order, "
+        f"revenue {customers.revenue:,.2f} (reporting currency)"
+    )
+    segments = ", ".join(f"{name} {n:,}" for name, n in customers.rfm_segments)
+    console.print(f"customer_rfm: {segments}")
+    if customers.predicted_clv is not None and customers.mean_churn_risk is not None:
+        console.print(
+            f"customer_predictions: predicted CLV {customers.predicted_clv:,.2f} in all, "
+            f"mean churn risk {customers.mean_churn_risk:.1%}"
+        )
 
 
 DEFAULT_TRUTH = Path("data/landing/_truth")

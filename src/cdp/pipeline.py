@@ -19,7 +19,14 @@ from cdp.generate.run import DEFAULT_AS_OF, MANIFEST
 from cdp.load import LoadReport, load_landing
 from cdp.project import Project
 from cdp.source_config import raw_tables
-from cdp.summary import IdentitySummary, StagingCount, identity_summary, staging_counts
+from cdp.summary import (
+    CustomerSummary,
+    IdentitySummary,
+    StagingCount,
+    customer_summary,
+    identity_summary,
+    staging_counts,
+)
 
 
 @dataclass
@@ -33,6 +40,7 @@ class DemoReport:
     identity: IdentitySummary | None = None
     evaluation: IdentityEvaluation | None = None  # against the generator's ground truth
     attributable: IdentityEvaluation | None = None  # the same, without ambiguous records
+    customers: CustomerSummary | None = None
 
 
 def landing_is_current(landing: Path, people: int, seed: int) -> bool:
@@ -69,7 +77,7 @@ def run_demo(
     report.timings["load"] = time.perf_counter() - start
 
     start = time.perf_counter()
-    progress("dbt build: staging, identity resolution, and their tests")
+    progress("dbt build: staging, identity resolution, customer marts, and their tests")
     report.dbt = run_dbt(project, ["build"], quiet=True)
     report.timings["dbt build"] = time.perf_counter() - start
     if not report.dbt.ok:
@@ -80,6 +88,7 @@ def run_demo(
 
     report.staging = staging_counts(project.warehouse, tables)
     report.identity = identity_summary(project.warehouse)
+    report.customers = customer_summary(project.warehouse)
     report.evaluation = evaluate_identity(project.warehouse, landing / "_truth", examples=0)
     report.attributable = evaluate_identity(
         project.warehouse, landing / "_truth", examples=0, exclude_ambiguous=True

@@ -1,4 +1,5 @@
-"""Row counts per raw table: landed, staged and quarantined, and why rows were quarantined."""
+"""What the demo reports: rows per raw table (landed, staged, quarantined, why), identity
+resolution, and the customer marts."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from pathlib import Path
 import duckdb
 
 from cdp.source_config import RAW_SCHEMA, RawTable
+from cdp.warehouse import table_exists
 
 STAGING_SCHEMA = "staging"
 
@@ -79,4 +81,39 @@ def identity_summary(warehouse: Path) -> IdentitySummary:
     linked = dict(by_guard).pop("probabilistic", 0)
     return IdentitySummary(
         records, customers, linked, [(g, n) for g, n in by_guard if g != "probabilistic"], passes
+    )
+
+
+@dataclass(frozen=True)
+class CustomerSummary:
+    customers: int
+    buyers: int  # customers with a completed order
+    revenue: float  # completed orders, reporting currency
+    rfm_segments: list[tuple[str, int]]  # segment, customers; largest first
+    predicted_clv: float | None  # sum over customers; None before predictions are built
+    mean_churn_risk: float | None
+
+
+def customer_summary(warehouse: Path) -> CustomerSummary:
+    """What the customer marts hold: customers, buyers, revenue, RFM segments, predictions."""
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        customers, buyers, revenue = con.execute(
+            "select count(*), count(*) filter (where order_count > 0), coalesce(sum(total_revenue), 0) "
+            "from customer.customer_360"
+        ).fetchall()[0]
+        segments = con.execute(
+            "select rfm_segment, count(*) from customer.customer_rfm group by rfm_segment order by 2 desc, 1"
+        ).fetchall()
+        clv = churn = None
+        if table_exists(con, "customer.customer_predictions"):
+            clv, churn = con.execute(
+                "select sum(predicted_clv), avg(churn_risk) from customer.customer_predictions"
+            ).fetchall()[0]
+    return CustomerSummary(
+        customers,
+        buyers,
+        float(revenue),
+        segments,
+        None if clv is None else float(clv),
+        None if churn is None else float(churn),
     )
