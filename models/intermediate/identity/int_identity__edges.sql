@@ -22,7 +22,7 @@ same_record_edges as (
         record_nodes.source_table,
         record_nodes.record_id,
         cast('same_record' as {{ dbt.type_string() }}) as link_rule,
-        cast(null as {{ dbt.type_float() }}) as match_probability,
+        cast(null as {{ cdp_type_double() }}) as match_probability,
         cast(null as {{ dbt.type_string() }}) as evidence
     from record_nodes
     inner join usable_links
@@ -39,7 +39,7 @@ node_declarations as (
         source_table,
         record_id,
         cast('record_node' as {{ dbt.type_string() }}) as link_rule,
-        cast(null as {{ dbt.type_float() }}) as match_probability,
+        cast(null as {{ cdp_type_double() }}) as match_probability,
         cast(null as {{ dbt.type_string() }}) as evidence
     from record_nodes
 ),

@@ -114,32 +114,32 @@ consent as (
 )
 
 select
-    cast(customers.customer_id as varchar) as customer_id,
-    cast(golden_record.first_name as varchar) as first_name,
-    cast(golden_record.last_name as varchar) as last_name,
+    cast(customers.customer_id as {{ dbt.type_string() }}) as customer_id,
+    cast(golden_record.first_name as {{ dbt.type_string() }}) as first_name,
+    cast(golden_record.last_name as {{ dbt.type_string() }}) as last_name,
     cast(
         coalesce(
             {{ dbt.concat(["golden_record.first_name", "' '", "golden_record.last_name"]) }},
             golden_record.first_name,
             golden_record.last_name,
             golden_record.requester_name
-        ) as varchar
+        ) as {{ dbt.type_string() }}
     ) as full_name,
-    cast(golden_record.name_source as varchar) as name_source,
-    cast(golden_record.email as varchar) as email,
-    cast(golden_record.email_source as varchar) as email_source,
-    cast(golden_record.phone_e164 as varchar) as phone_e164,
-    cast(golden_record.phone_source as varchar) as phone_source,
-    cast(golden_record.street_address as varchar) as street_address,
-    cast(golden_record.city as varchar) as city,
-    cast(golden_record.postcode as varchar) as postcode,
-    cast(golden_record.country_code as varchar) as country_code,
-    cast(golden_record.address_source as varchar) as address_source,
+    cast(golden_record.name_source as {{ dbt.type_string() }}) as name_source,
+    cast(golden_record.email as {{ dbt.type_string() }}) as email,
+    cast(golden_record.email_source as {{ dbt.type_string() }}) as email_source,
+    cast(golden_record.phone_e164 as {{ dbt.type_string() }}) as phone_e164,
+    cast(golden_record.phone_source as {{ dbt.type_string() }}) as phone_source,
+    cast(golden_record.street_address as {{ dbt.type_string() }}) as street_address,
+    cast(golden_record.city as {{ dbt.type_string() }}) as city,
+    cast(golden_record.postcode as {{ dbt.type_string() }}) as postcode,
+    cast(golden_record.country_code as {{ dbt.type_string() }}) as country_code,
+    cast(golden_record.address_source as {{ dbt.type_string() }}) as address_source,
     cast(golden_record.date_of_birth as date) as date_of_birth,
-    cast(golden_record.date_of_birth_source as varchar) as date_of_birth_source,
+    cast(golden_record.date_of_birth_source as {{ dbt.type_string() }}) as date_of_birth_source,
     cast(customers.first_seen_at as timestamp) as first_seen_at,
     cast(customers.last_seen_at as timestamp) as last_seen_at,
-    cast(channels.channels as varchar) as channels,
+    cast(channels.channels as {{ dbt.type_string() }}) as channels,
     cast(coalesce(channels.channel_count, 0) as integer) as channel_count,
     cast(customers.record_count as integer) as record_count,
     cast(coalesce(identifiers.identifier_count, 0) as integer) as identifier_count,
@@ -156,13 +156,13 @@ select
     cast(coalesce(email.emails_delivered, 0) as integer) as emails_delivered,
     cast(coalesce(email.emails_opened, 0) as integer) as emails_opened,
     cast(coalesce(email.emails_clicked, 0) as integer) as emails_clicked,
-    cast(1.0 * email.emails_opened / nullif(email.emails_delivered, 0) as double precision) as email_open_rate,
-    cast(1.0 * email.emails_clicked / nullif(email.emails_delivered, 0) as double precision) as email_click_rate,
+    cast(1.0 * email.emails_opened / nullif(email.emails_delivered, 0) as {{ cdp_type_double() }}) as email_open_rate,
+    cast(1.0 * email.emails_clicked / nullif(email.emails_delivered, 0) as {{ cdp_type_double() }}) as email_click_rate,
     cast(coalesce(email.has_email_bounced, false) as boolean) as has_email_bounced,
     cast(coalesce(email.has_unsubscribed, false) as boolean) as has_unsubscribed,
     cast(email.last_email_engagement_at as timestamp) as last_email_engagement_at,
     {%- for purpose in purposes %}
-        cast(coalesce(consent.{{ purpose }}, 'unknown') as varchar) as consent_{{ purpose }}
+        cast(coalesce(consent.{{ purpose }}, 'unknown') as {{ dbt.type_string() }}) as consent_{{ purpose }}
         {%- if not loop.last %},{% endif %}
     {%- endfor %}
 from customers

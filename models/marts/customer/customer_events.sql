@@ -34,13 +34,13 @@ progress as (
 )
 
 select
-    cast(event_key as varchar) as event_key,
-    cast(customer_id as varchar) as customer_id,
-    cast(source_table as varchar) as source_table,
-    cast(record_id as varchar) as record_id,
+    cast(event_key as {{ dbt.type_string() }}) as event_key,
+    cast(customer_id as {{ dbt.type_string() }}) as customer_id,
+    cast(source_table as {{ dbt.type_string() }}) as source_table,
+    cast(record_id as {{ dbt.type_string() }}) as record_id,
     cast(event_at as timestamp) as event_at,
-    cast(event_type as varchar) as event_type,
-    cast(channel as varchar) as channel,
+    cast(event_type as {{ dbt.type_string() }}) as event_type,
+    cast(channel as {{ dbt.type_string() }}) as channel,
     cast(amount as numeric(18, 2)) as amount,
     cast(customer_event_number as integer) as customer_event_number,
     cast(
@@ -50,6 +50,6 @@ select
             when completed_orders_so_far >= 1 then 'retention'
             when pre_purchase_rank = 2 then 'consideration'
             else 'awareness'
-        end as varchar
+        end as {{ dbt.type_string() }}
     ) as journey_stage
 from progress

@@ -43,7 +43,7 @@ segment_map as (
 )
 
 select
-    cast(with_fm.customer_id as varchar) as customer_id,
+    cast(with_fm.customer_id as {{ dbt.type_string() }}) as customer_id,
     cast(with_fm.as_of_date as date) as as_of_date,
     cast(with_fm.recency_days as integer) as recency_days,
     cast(with_fm.frequency as integer) as frequency,
@@ -57,9 +57,9 @@ select
             dbt.cast('with_fm.recency_score', dbt.type_string()),
             dbt.cast('with_fm.frequency_score', dbt.type_string()),
             dbt.cast('with_fm.monetary_score', dbt.type_string()),
-        ]) }} as varchar
+        ]) }} as {{ dbt.type_string() }}
     ) as rfm_score,
-    cast(segment_map.rfm_segment as varchar) as rfm_segment
+    cast(segment_map.rfm_segment as {{ dbt.type_string() }}) as rfm_segment
 from with_fm
 left join segment_map
     on

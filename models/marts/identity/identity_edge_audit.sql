@@ -23,7 +23,7 @@ select
     cast('cut' as {{ dbt.type_string() }}) as decision,
     guarded_identifiers.guard,
     guarded_identifiers.guard_reason as reason,
-    cast(null as {{ dbt.type_float() }}) as match_probability
+    cast(null as {{ cdp_type_double() }}) as match_probability
 from guarded_identifiers
 inner join {{ ref('int_identity__record_nodes') }} as record_nodes
     on
@@ -38,7 +38,7 @@ select
     cast('cut' as {{ dbt.type_string() }}) as decision,
     cast('cluster_cap' as {{ dbt.type_string() }}) as guard,
     cap_reason as reason,
-    cast(null as {{ dbt.type_float() }}) as match_probability
+    cast(null as {{ cdp_type_double() }}) as match_probability
 from {{ ref('int_identity__capped_edges') }}
 where is_cut
 union all
@@ -50,6 +50,6 @@ select
     cast('linked' as {{ dbt.type_string() }}) as decision,
     cast('probabilistic' as {{ dbt.type_string() }}) as guard,
     evidence as reason,
-    match_probability
+    cast(match_probability as {{ cdp_type_double() }}) as match_probability
 from {{ ref('int_identity__edges') }}
 where link_rule = 'probabilistic'
