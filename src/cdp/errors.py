@@ -15,3 +15,7 @@ class ConfigError(CdpError):
 
 class EvaluationError(CdpError):
     """Identity resolution could not be evaluated (missing warehouse, table or ground truth)."""
+
+
+class PredictiveError(CdpError):
+    """A predictive model (BG/NBD, Gamma-Gamma) cannot be fitted or applied to the data."""

@@ -1,0 +1,79 @@
+"""Maximum likelihood over positive parameters, shared by the BG/NBD and Gamma-Gamma fits.
+
+Parameters are optimised on the log scale (so they stay positive without bounds) and the
+objective is the mean negative log-likelihood, so its size does not depend on how many
+customers there are. Identical customers are collapsed into one row with a weight first:
+the likelihood only depends on (frequency, recency, T) or (frequency, monetary value), and
+real data repeats those a lot.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+from scipy.optimize import minimize
+
+from cdp.errors import PredictiveError
+
+LogLikelihood = Callable[[np.ndarray], np.ndarray]  # parameters -> per-row log-likelihoods
+
+
+def collapse(*columns: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
+    """The distinct rows of ``columns`` and how often each occurs."""
+    stacked = np.column_stack([np.asarray(c, dtype=float) for c in columns])
+    distinct, counts = np.unique(stacked, axis=0, return_counts=True)
+    return [distinct[:, i] for i in range(distinct.shape[1])], counts.astype(float)
+
+
+def maximize(
+    model: str, names: tuple[str, ...], row_log_likelihood: LogLikelihood, weights: np.ndarray
+) -> tuple[np.ndarray, float]:
+    """The parameters maximising ``sum(weights * row_log_likelihood(params))`` and that maximum.
+
+    Starts at 1 for every parameter, polishes with a second run from the first optimum, and
+    raises ``PredictiveError`` naming ``model`` when the optimiser does not converge.
+    """
+    total = float(weights.sum())
+
+    def objective(log_params: np.ndarray) -> float:
+        with np.errstate(all="ignore"):
+            value = -float(np.dot(weights, row_log_likelihood(np.exp(log_params)))) / total
+        return value if np.isfinite(value) else np.inf
+
+    start = np.zeros(len(names))
+    result = minimize(
+        objective,
+        start,
+        method="Nelder-Mead",
+        options={"xatol": 1e-10, "fatol": 1e-12, "maxiter": 20_000, "maxfev": 40_000},
+    )
+    result = minimize(objective, result.x, method="BFGS", options={"gtol": 1e-9, "maxiter": 2_000})
+    params = np.exp(result.x)
+    log_likelihood = -result.fun * total
+    if not np.isfinite(result.fun) or not np.all(np.isfinite(params)):
+        raise PredictiveError(
+            f"{model}: maximum likelihood did not converge (log-likelihood {log_likelihood}, "
+            f"parameters {dict(zip(names, params, strict=True))}); the data may be too small or "
+            "degenerate to fit (check the purchase summary)"
+        )
+    if not result.success and not _is_optimum(objective, result.x):
+        raise PredictiveError(
+            f"{model}: maximum likelihood did not converge ({result.message}; parameters "
+            f"{dict(zip(names, np.round(params, 6), strict=True))}); the data may be too small or "
+            "degenerate to fit (check the purchase summary)"
+        )
+    return params, log_likelihood
+
+
+def _is_optimum(objective: Callable[[np.ndarray], float], x: np.ndarray, step: float = 1e-4) -> bool:
+    """True when no small step along any axis lowers the objective (BFGS can stop with a
+    'precision loss' message exactly at an optimum)."""
+    here = objective(x)
+    for i in range(len(x)):
+        for sign in (-1.0, 1.0):
+            moved = x.copy()
+            moved[i] += sign * step
+            if objective(moved) < here - 1e-12:
+                return False
+    return True
