@@ -7,7 +7,9 @@ with orders as (
 ),
 
 customer_records as (
-    select record_id, customer_id
+    select
+        record_id,
+        customer_id
     from {{ ref('customer_records') }}
     where source_table = 'shop_orders'
 ),
