@@ -155,7 +155,8 @@ def test_cdnow_summary_matches_the_papers(cdnow: Project) -> None:
 def test_cdnow_fit_reproduces_fader_hardie_lee(cdnow: Project) -> None:
     rows = _query(
         cdnow,
-        """select model_name, parameter_name, parameter_value, log_likelihood, customers, time_unit, as_of_date
+        """select model_name, parameter_name, parameter_value, log_likelihood, customers,
+                  time_unit, as_of_date
            from customer.customer_prediction_params""",
     )
     fitted = {(model, name): value for model, name, value, *_ in rows}
