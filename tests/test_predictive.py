@@ -300,16 +300,13 @@ def test_expected_order_value_shrinks_towards_the_population_mean() -> None:
     assert population < values[1] < values[2] < 100.0
 
 
-def test_fit_recovers_simulated_parameters() -> None:
-    """Customers simulated from known BG/NBD and Gamma-Gamma parameters fit back to them."""
-    rng = np.random.default_rng(0)
-    true = {"r": 0.6, "alpha": 5.0, "a": 1.5, "b": 4.0}
-    n, horizon = 20_000, 52.0
-    rates = rng.gamma(true["r"], 1 / true["alpha"], n)
-    dropout = rng.beta(true["a"], true["b"], n)
-    big_t = rng.uniform(10, horizon, n)
-    x, t_x = np.zeros(n), np.zeros(n)
-    for i in range(n):
+def _simulate_bgnbd(
+    rng: np.random.Generator, rates: np.ndarray, dropout: np.ndarray, big_t: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(x, t_x) of customers buying at Poisson ``rates`` from time 0 who drop out with
+    probability ``dropout`` after each repeat purchase, observed until ``big_t``."""
+    x, t_x = np.zeros(len(rates)), np.zeros(len(rates))
+    for i in range(len(rates)):
         t = 0.0
         while True:
             t += rng.exponential(1 / rates[i])
@@ -319,11 +316,38 @@ def test_fit_recovers_simulated_parameters() -> None:
             t_x[i] = t
             if rng.random() < dropout[i]:
                 break
+    return x, t_x
+
+
+def test_fit_recovers_simulated_parameters() -> None:
+    """Customers simulated from known BG/NBD parameters fit back to them."""
+    rng = np.random.default_rng(0)
+    true = {"r": 0.6, "alpha": 5.0, "a": 1.5, "b": 4.0}
+    n = 20_000
+    big_t = rng.uniform(10, 52, n)
+    x, t_x = _simulate_bgnbd(
+        rng, rng.gamma(true["r"], 1 / true["alpha"], n), rng.beta(true["a"], true["b"], n), big_t
+    )
     fitted = bgnbd.fit(x, t_x, big_t)
     for name, value in true.items():
         assert getattr(fitted, name) == pytest.approx(value, rel=0.1), name
     assert fitted.n == n
     assert fitted.log_likelihood == pytest.approx(bgnbd.log_likelihood(fitted, x, t_x, big_t))
+
+
+def test_fit_stops_at_the_limit_when_everyone_drops_out_alike() -> None:
+    """With one drop-out probability for all, the likelihood rises forever as a and b grow
+    at a fixed a/(a+b) (generated shop data looks like this): the fit must stop there, not
+    fail, and keep the mean drop-out probability."""
+    rng = np.random.default_rng(1)
+    n = 5_000
+    big_t = rng.uniform(10, 150, n)
+    x, t_x = _simulate_bgnbd(rng, rng.gamma(0.8, 1 / 20, n), np.full(n, 0.05), big_t)
+    fitted = bgnbd.fit(x, t_x, big_t)
+    assert fitted.a + fitted.b > 1_000
+    assert fitted.a / (fitted.a + fitted.b) == pytest.approx(0.05, rel=0.2)
+    alive = bgnbd.probability_alive(fitted, x, t_x, big_t)
+    assert np.all((alive > 0) & (alive <= 1))
 
 
 def test_no_repeat_buyers_is_a_clear_error() -> None:
