@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import importlib.util
 import json
+from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -22,7 +23,7 @@ from cdp.project import Project
 from cdp.source_config import raw_tables
 
 from .conftest import PROJECT_ROOT
-from .identity_fixtures import identity_config, write_landing
+from .identity_fixtures import identity_config, shop_customer, write_landing
 
 # Published: BG/NBD in Fader, Hardie & Lee (2005, Marketing Science), Gamma-Gamma in Fader,
 # Hardie & Lee (2005, JMR) / Fader & Hardie (2013), both on the 2,357-customer CDNOW sample
@@ -87,15 +88,12 @@ def customer_config(**predictive: object) -> dict:
     return config
 
 
-@pytest.fixture(scope="module")
-def cdnow(tmp_path_factory: pytest.TempPathFactory) -> Project:
-    """CDNOW loaded as raw shop data and built by our models up to the prediction marts."""
-    root = tmp_path_factory.mktemp("cdnow")
-    project = Project(PROJECT_ROOT, root / "warehouse.duckdb")
-    load_landing(cdnow_landing(root / "landing"), project.warehouse, raw_tables(PROJECT_ROOT))
+def build_predictions(project: Project, as_of: str, time_unit: str = "week") -> str:
+    """Builds the prediction marts and everything upstream (no Splink: hand-made and CDNOW
+    records have no names or addresses to compare); returns dbt's output."""
     identity = identity_config(PROJECT_ROOT)
-    identity["probabilistic"]["enabled"] = False  # no names or addresses to compare
-    customer = customer_config(time_unit="week") | {"as_of": CDNOW_AS_OF}
+    identity["probabilistic"]["enabled"] = False
+    customer = customer_config(time_unit=time_unit) | {"as_of": as_of}
     result = run_dbt(
         project,
         [
@@ -110,6 +108,16 @@ def cdnow(tmp_path_factory: pytest.TempPathFactory) -> Project:
         capture=True,
     )
     assert result.ok, result.output[-5000:]
+    return result.output
+
+
+@pytest.fixture(scope="module")
+def cdnow(tmp_path_factory: pytest.TempPathFactory) -> Project:
+    """CDNOW loaded as raw shop data and built by our models up to the prediction marts."""
+    root = tmp_path_factory.mktemp("cdnow")
+    project = Project(PROJECT_ROOT, root / "warehouse.duckdb")
+    load_landing(cdnow_landing(root / "landing"), project.warehouse, raw_tables(PROJECT_ROOT))
+    build_predictions(project, CDNOW_AS_OF)
     return project
 
 
@@ -357,6 +365,58 @@ def test_no_repeat_buyers_is_a_clear_error() -> None:
         gamma_gamma.fit([0, 0], [np.nan, np.nan])
     with pytest.raises(CdpError, match="bg_nbd: no customers"):
         bgnbd.fit([], [], [])
+
+
+def test_a_shop_without_repeat_buyers_builds_with_the_reason_and_null_scores(tmp_path: Path) -> None:
+    """Three customers, one purchase day each (two orders on one day are one purchase): the
+    build passes with a warning, fit_status says why, and the scores are null."""
+    orders = [
+        ("o-1", "501", "2025-03-01 10:00:00"),
+        ("o-2", "501", "2025-03-01 18:00:00"),
+        ("o-3", "502", "2025-04-01 10:00:00"),
+        ("o-4", "503", "2025-05-01 10:00:00"),
+    ]
+    landing = write_landing(
+        tmp_path / "landing",
+        {
+            "shop_orders": [
+                {
+                    "order_id": order_id,
+                    "customer_id": customer,
+                    "email": None,
+                    "ordered_at": ordered_at,
+                    "status": "completed",
+                    "currency": "USD",
+                    "total_amount": "20.00",
+                }
+                for order_id, customer, ordered_at in orders
+            ],
+            "shop_customers": [
+                shop_customer(customer, None, "Ann", f"Lee{customer}", "2025-01-01 10:00:00")
+                for customer in ("501", "502", "503")
+            ],
+        },
+    )
+    project = Project(PROJECT_ROOT, tmp_path / "warehouse.duckdb")
+    load_landing(landing, project.warehouse, raw_tables(PROJECT_ROOT))
+    output = build_predictions(project, "2025-06-30")
+    assert "fit_status" in output and "WARN=1" in output, output[-3000:]
+    statuses = dict(
+        _query(project, "select distinct model_name, fit_status from customer.customer_prediction_params")
+    )
+    assert statuses["bg_nbd"].startswith("not fitted: bg_nbd: none of the 3 customers bought more than once")
+    assert statuses["gamma_gamma"].startswith("not fitted: gamma_gamma: 0 customer(s) bought again")
+    assert _query(
+        project,
+        """select count(*), count(parameter_value), sum(customers), min(as_of_date)
+           from customer.customer_prediction_params""",
+    ) == [(7, 0, 0, date(2025, 6, 30))]
+    assert _query(
+        project,
+        """select count(*), sum(frequency), count(probability_alive), count(expected_purchases),
+                  count(expected_order_value), count(predicted_clv)
+           from customer.customer_predictions""",
+    ) == [(3, 0, 0, 0, 0, 0)]
 
 
 def test_impossible_summary_is_a_clear_error() -> None:

@@ -19,3 +19,8 @@ class EvaluationError(CdpError):
 
 class PredictiveError(CdpError):
     """A predictive model (BG/NBD, Gamma-Gamma) cannot be fitted or applied to the data."""
+
+
+class UnfittableDataError(PredictiveError):
+    """The data cannot support a predictive model (no customers, no repeat buyers, spend too
+    heavy-tailed): the dbt models record why and leave the scores null instead of failing."""

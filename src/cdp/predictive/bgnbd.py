@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import betaln, expit, gammaln, hyp2f1
 
-from cdp.errors import PredictiveError
+from cdp.errors import PredictiveError, UnfittableDataError
 from cdp.predictive import mle
 
 MODEL = "bg_nbd"
@@ -83,9 +83,11 @@ def fit(frequency, recency, customer_age) -> BgNbdParams:
     """Maximum-likelihood r, alpha, a, b for the customers' (x, t_x, T)."""
     x, t_x, big_t = _summary(frequency, recency, customer_age)
     if len(x) == 0:
-        raise PredictiveError(f"{MODEL}: no customers to fit on (no completed orders up to the as-of date)")
+        raise UnfittableDataError(
+            f"{MODEL}: no customers to fit on (no completed orders up to the as-of date)"
+        )
     if not (x > 0).any():
-        raise PredictiveError(
+        raise UnfittableDataError(
             f"{MODEL}: none of the {len(x)} customers bought more than once (on more than one day) "
             "up to the as-of date, so repeat purchasing cannot be estimated; wait for more orders "
             "or move cdp_customer.as_of later"

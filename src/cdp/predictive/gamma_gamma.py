@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import gammaln
 
-from cdp.errors import PredictiveError
+from cdp.errors import PredictiveError, UnfittableDataError
 from cdp.predictive import mle
 
 MODEL = "gamma_gamma"
@@ -79,7 +79,7 @@ def fit(frequency, monetary_value) -> GammaGammaParams:
     """Maximum-likelihood p, q, v on the customers with frequency > 0 and monetary_value > 0."""
     x, m_x = _repeat_buyers(frequency, monetary_value)
     if len(x) < 2:
-        raise PredictiveError(
+        raise UnfittableDataError(
             f"{MODEL}: {len(x)} customer(s) bought again (on a later day, for more than 0) up to the "
             "as-of date; spend per order needs at least 2 repeat buyers to be estimated (wait for "
             "more orders or move cdp_customer.as_of later)"
@@ -87,7 +87,7 @@ def fit(frequency, monetary_value) -> GammaGammaParams:
     (ux, um_x), weights = mle.collapse(x, m_x)
     params, ll = mle.maximize(MODEL, PARAMETERS, lambda p: log_likelihood_rows(*p, ux, um_x), weights)
     if params[1] <= 1:
-        raise PredictiveError(
+        raise UnfittableDataError(
             f"{MODEL}: fitted q = {params[1]:.4f} <= 1, so the expected spend per order is infinite "
             "(spend is too heavy-tailed for the model; check order amounts for outliers)"
         )
