@@ -1,6 +1,6 @@
 """Maximum likelihood over positive parameters, shared by the BG/NBD and Gamma-Gamma fits.
 
-Parameters are optimised on the log scale (so they stay positive without bounds) and the
+Parameters are optimised on the log scale (so they stay positive) and the
 objective is the mean negative log-likelihood, so its size does not depend on how many
 customers there are. Identical customers are collapsed into one row with a weight first:
 the likelihood only depends on (frequency, recency, T) or (frequency, monetary value), and
