@@ -15,3 +15,12 @@ class ConfigError(CdpError):
 
 class EvaluationError(CdpError):
     """Identity resolution could not be evaluated (missing warehouse, table or ground truth)."""
+
+
+class PredictiveError(CdpError):
+    """A predictive model (BG/NBD, Gamma-Gamma) cannot be fitted or applied to the data."""
+
+
+class UnfittableDataError(PredictiveError):
+    """The data cannot support a predictive model (no customers, no repeat buyers, spend too
+    heavy-tailed): the dbt models record why and leave the scores null instead of failing."""

@@ -9,7 +9,6 @@ from pathlib import Path
 import duckdb
 
 from cdp.source_config import RAW_SCHEMA, RawTable
-from cdp.warehouse import table_exists
 
 STAGING_SCHEMA = "staging"
 
@@ -90,7 +89,7 @@ class CustomerSummary:
     buyers: int  # customers with a completed order
     revenue: float  # completed orders, reporting currency
     rfm_segments: list[tuple[str, int]]  # segment, customers; largest first
-    predicted_clv: float | None  # sum over customers; None before predictions are built
+    predicted_clv: float | None  # sum over customers; None while the models cannot be fitted
     mean_churn_risk: float | None
 
 
@@ -104,11 +103,9 @@ def customer_summary(warehouse: Path) -> CustomerSummary:
         segments = con.execute(
             "select rfm_segment, count(*) from customer.customer_rfm group by rfm_segment order by 2 desc, 1"
         ).fetchall()
-        clv = churn = None
-        if table_exists(con, "customer.customer_predictions"):
-            clv, churn = con.execute(
-                "select sum(predicted_clv), avg(churn_risk) from customer.customer_predictions"
-            ).fetchall()[0]
+        clv, churn = con.execute(
+            "select sum(predicted_clv), avg(churn_risk) from customer.customer_predictions"
+        ).fetchall()[0]
     return CustomerSummary(
         customers,
         buyers,

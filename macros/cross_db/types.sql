@@ -1,0 +1,21 @@
+{#- A 64-bit float. dbt.type_float() is `float`, which DuckDB (and others) read as a 4-byte
+    REAL: too coarse for model inputs, likelihoods and parameters. -#}
+{% macro cdp_type_double() -%}
+    {{ return(adapter.dispatch('cdp_type_double', 'cdp')()) }}
+{%- endmacro %}
+
+{% macro default__cdp_type_double() -%}
+    double precision
+{%- endmacro %}
+
+{% macro spark__cdp_type_double() -%}
+    double
+{%- endmacro %}
+
+{% macro databricks__cdp_type_double() -%}
+    double
+{%- endmacro %}
+
+{% macro bigquery__cdp_type_double() -%}
+    float64
+{%- endmacro %}

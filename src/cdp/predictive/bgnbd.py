@@ -1,0 +1,141 @@
+"""BG/NBD (beta-geometric / negative binomial distribution) model of repeat purchasing.
+
+Fader, Hardie & Lee (2005), "Counting your customers the easy way: an alternative to the
+Pareto/NBD model", Marketing Science 24(2). While alive, a customer buys at a Poisson rate
+(gamma distributed across customers with shape r and rate alpha); after every purchase
+they drop out with a probability p (beta distributed with a, b).
+
+A customer is summarised by (x, t_x, T): repeat purchases, time of the last purchase and
+time since the first purchase (frequency, recency and customer_age in
+int_customer__purchase_summary), all in one time unit (day or week).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.special import betaln, expit, gammaln, hyp2f1
+
+from cdp.errors import PredictiveError, UnfittableDataError
+from cdp.predictive import mle
+
+MODEL = "bg_nbd"
+PARAMETERS = ("r", "alpha", "a", "b")
+
+
+@dataclass(frozen=True)
+class BgNbdParams:
+    r: float
+    alpha: float
+    a: float
+    b: float
+    log_likelihood: float  # of the data fitted on (nan when the parameters were given)
+    n: int  # customers fitted on
+
+    def values(self) -> dict[str, float]:
+        return {name: getattr(self, name) for name in PARAMETERS}
+
+
+def _summary(
+    frequency: np.ndarray, recency: np.ndarray, age: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    x, t_x, big_t = (np.asarray(v, dtype=float) for v in (frequency, recency, age))
+    if not (x.shape == t_x.shape == big_t.shape):
+        raise PredictiveError(f"{MODEL}: frequency, recency and customer_age must have the same length")
+    bad = (x < 0) | (t_x < 0) | (t_x > big_t) | ((x == 0) & (t_x != 0)) | ~np.isfinite(x + t_x + big_t)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise PredictiveError(
+            f"{MODEL}: {int(bad.sum())} customer(s) have an impossible summary, e.g. frequency {x[i]}, "
+            f"recency {t_x[i]}, customer_age {big_t[i]} (need 0 <= recency <= customer_age, and "
+            "recency 0 without repeat purchases)"
+        )
+    return x, t_x, big_t
+
+
+def log_likelihood_rows(
+    r: float, alpha: float, a: float, b: float, x: np.ndarray, t_x: np.ndarray, big_t: np.ndarray
+) -> np.ndarray:
+    """Each customer's log-likelihood, FHL (2005) equation 6 in log space:
+
+    L = B(a, b+x)/B(a, b) * G(r+x) alpha^r / (G(r) (alpha+T)^(r+x))
+        + [x > 0] B(a+1, b+x-1)/B(a, b) * G(r+x) alpha^r / (G(r) (alpha+t_x)^(r+x))
+    """
+    common = gammaln(r + x) - gammaln(r) + r * np.log(alpha) - betaln(a, b)
+    still_alive = betaln(a, b + x) - (r + x) * np.log(alpha + big_t)
+    repeat = x > 0
+    dropped = np.where(
+        repeat,
+        betaln(a + 1, np.where(repeat, b + x - 1, b)) - (r + x) * np.log(alpha + t_x),
+        -np.inf,
+    )
+    return common + np.logaddexp(still_alive, dropped)
+
+
+def log_likelihood(params: BgNbdParams, frequency, recency, customer_age) -> float:
+    """Total log-likelihood of the customers under ``params``."""
+    x, t_x, big_t = _summary(frequency, recency, customer_age)
+    return float(log_likelihood_rows(params.r, params.alpha, params.a, params.b, x, t_x, big_t).sum())
+
+
+def fit(frequency, recency, customer_age) -> BgNbdParams:
+    """Maximum-likelihood r, alpha, a, b for the customers' (x, t_x, T)."""
+    x, t_x, big_t = _summary(frequency, recency, customer_age)
+    if len(x) == 0:
+        raise UnfittableDataError(
+            f"{MODEL}: no customers to fit on (no completed orders up to the as-of date)"
+        )
+    if not (x > 0).any():
+        raise UnfittableDataError(
+            f"{MODEL}: none of the {len(x)} customers bought more than once (on more than one day) "
+            "up to the as-of date, so repeat purchasing cannot be estimated; wait for more orders "
+            "or move cdp_customer.as_of later"
+        )
+    (ux, ut_x, ubig_t), weights = mle.collapse(x, t_x, big_t)
+    params, ll = mle.maximize(MODEL, PARAMETERS, lambda p: log_likelihood_rows(*p, ux, ut_x, ubig_t), weights)
+    return BgNbdParams(*map(float, params), log_likelihood=ll, n=len(x))
+
+
+def _dropout_odds_log(params: BgNbdParams, x: np.ndarray, t_x: np.ndarray, big_t: np.ndarray) -> np.ndarray:
+    """log of a/(b+x-1) * ((alpha+T)/(alpha+t_x))^(r+x) for repeat buyers, -inf otherwise."""
+    repeat = x > 0
+    safe_b = np.where(repeat, params.b + x - 1, 1.0)
+    log_odds = (
+        np.log(params.a)
+        - np.log(safe_b)
+        + (params.r + x) * (np.log(params.alpha + big_t) - np.log(params.alpha + t_x))
+    )
+    return np.where(repeat, log_odds, -np.inf)
+
+
+def probability_alive(params: BgNbdParams, frequency, recency, customer_age) -> np.ndarray:
+    """P(still a customer at T | x, t_x, T): 1 / (1 + [x > 0] a/(b+x-1) ((alpha+T)/(alpha+t_x))^(r+x)).
+
+    1 for customers who never repeat-bought (in BG/NBD one can only drop out after a purchase).
+    """
+    x, t_x, big_t = _summary(frequency, recency, customer_age)
+    return expit(-_dropout_odds_log(params, x, t_x, big_t))
+
+
+def expected_purchases(params: BgNbdParams, t, frequency, recency, customer_age) -> np.ndarray:
+    """E[purchases in (T, T+t] | x, t_x, T], FHL (2005) equation 10:
+
+    (a+b+x-1)/(a-1) * [1 - ((alpha+T)/(alpha+T+t))^(r+x) 2F1(r+x, b+x; a+b+x-1; t/(alpha+T+t))]
+        * P(alive)
+    """
+    x, t_x, big_t = _summary(frequency, recency, customer_age)
+    t = np.asarray(t, dtype=float)
+    if np.any(t < 0):
+        raise PredictiveError(f"{MODEL}: the prediction horizon must not be negative, got {t}")
+    r, alpha, a, b = params.r, params.alpha, params.a, params.b
+    z = t / (alpha + big_t + t)
+    hyp = hyp2f1(r + x, b + x, a + b + x - 1, z)
+    bracket = 1 - np.exp((r + x) * (np.log(alpha + big_t) - np.log(alpha + big_t + t))) * hyp
+    result = (a + b + x - 1) / (a - 1) * bracket * expit(-_dropout_odds_log(params, x, t_x, big_t))
+    if not np.all(np.isfinite(result)):
+        raise PredictiveError(
+            f"{MODEL}: expected purchases are not finite for some customers (parameters "
+            f"{params.values()}, horizon {t}); refit on more data or use a shorter horizon"
+        )
+    return result
