@@ -18,6 +18,7 @@ from cdp.generate import generate
 from cdp.generate.run import DEFAULT_AS_OF, MANIFEST
 from cdp.load import LoadReport, load_landing
 from cdp.project import Project
+from cdp.segments import CompileResult, compile_segments
 from cdp.source_config import raw_tables
 from cdp.summary import (
     CustomerSummary,
@@ -35,6 +36,7 @@ class DemoReport:
     generated_rows: int = 0
     generation_cached: bool = False
     load: LoadReport | None = None
+    segments: CompileResult | None = None  # segments/*.yml compiled before dbt build
     dbt: DbtResult | None = None
     staging: list[StagingCount] = field(default_factory=list)
     identity: IdentitySummary | None = None
@@ -77,7 +79,8 @@ def run_demo(
     report.timings["load"] = time.perf_counter() - start
 
     start = time.perf_counter()
-    progress("dbt build: staging, identity resolution, customer marts, and their tests")
+    report.segments = compile_segments(project.root)
+    progress("dbt build: staging, identity resolution, customer marts, segments, and their tests")
     report.dbt = run_dbt(project, ["build"], quiet=True)
     report.timings["dbt build"] = time.perf_counter() - start
     if not report.dbt.ok:
