@@ -153,6 +153,11 @@ def _print_demo(report: DemoReport, project: Project) -> None:
             )
     if report.customers:
         _print_customers(report.customers)
+    if report.segment_sizes and report.segment_sizes.sizes:
+        sizes = ", ".join(
+            f"{size.segment_name} {size.members:,} ({size.share:.1%})" for size in report.segment_sizes.sizes
+        )
+        console.print(f"segments: {sizes} (details: cdp segments)", highlight=False)
     statuses = ", ".join(f"{n} {status}" for status, n in sorted(report.dbt.statuses.items()))
     console.print(f"dbt build: {statuses}")
     console.print("timings: " + ", ".join(f"{k} {v:.1f}s" for k, v in report.timings.items()))

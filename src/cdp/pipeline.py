@@ -18,7 +18,7 @@ from cdp.generate import generate
 from cdp.generate.run import DEFAULT_AS_OF, MANIFEST
 from cdp.load import LoadReport, load_landing
 from cdp.project import Project
-from cdp.segments import CompileResult, compile_segments
+from cdp.segments import CompileResult, SegmentReport, compile_segments, segment_report
 from cdp.source_config import raw_tables
 from cdp.summary import (
     CustomerSummary,
@@ -43,6 +43,7 @@ class DemoReport:
     evaluation: IdentityEvaluation | None = None  # against the generator's ground truth
     attributable: IdentityEvaluation | None = None  # the same, without ambiguous records
     customers: CustomerSummary | None = None
+    segment_sizes: SegmentReport | None = None
 
 
 def landing_is_current(landing: Path, people: int, seed: int) -> bool:
@@ -90,6 +91,7 @@ def run_demo(
         )
 
     report.staging = staging_counts(project.warehouse, tables)
+    report.segment_sizes = segment_report(project.warehouse, [s.name for s in report.segments.segments])
     report.identity = identity_summary(project.warehouse)
     report.customers = customer_summary(project.warehouse)
     report.evaluation = evaluate_identity(project.warehouse, landing / "_truth", examples=0)
