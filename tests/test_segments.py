@@ -327,10 +327,6 @@ def copy_project(root: Path) -> Project:
     for folder in ("macros", "models", "seeds"):
         shutil.copytree(PROJECT_ROOT / folder, root / folder)
     (root / "segments").mkdir()
-    for mart in CUSTOMER_MARTS:  # TEMP-STUB until the marts land on main
-        stub = root / "models/marts/customer" / f"{mart}.sql"
-        if not stub.exists():
-            stub.write_text("select 1 as customer_id\n")
     return Project(root, root / "warehouse.duckdb")
 
 
@@ -390,7 +386,7 @@ def members(project: Project) -> set[tuple[str, str]]:
 BIG_SPENDERS = segment("big_spenders", "total_revenue >= 100")
 EMAILABLE = segment("emailable", "consent_email_marketing = 'granted'")
 CHAMPIONS = segment("champions", "rfm_segment = 'Champions' and frequency > 2")
-LIKELY_CHURN = segment("likely_churn", "churn_risk > 0.5")
+LIKELY_CHURN = segment("likely_churn", "frequency > 3 and total_revenue < 200")
 
 
 @pytest.mark.dbt
