@@ -51,6 +51,8 @@ GOOD_PREDICATES = [
     "lower(email) like '%@example.com'",
     "coalesce(has_unsubscribed, false)",
     "case when country_code = 'DE' then order_count > 1 else order_count > 2 end",
+    "starts_with(email, 'ann') or contains(channels, 'web') or ends_with(email, '.de')",
+    "consent_sms_marketing is not distinct from 'granted'",
     "Recency_Days < 30",  # unquoted identifiers are case-insensitive
     "city = 'a;b'",  # a semicolon inside a string is data, not a statement separator
 ]

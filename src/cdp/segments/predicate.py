@@ -19,7 +19,11 @@ DIALECTS = {"duckdb": "duckdb", "postgres": "postgres", "spark": "spark", "datab
 _BOOLEAN_NODES: tuple[type[exp.Expression], ...] = (
     exp.Predicate,  # comparisons, IN, BETWEEN, LIKE, ILIKE, IS, regexp matches, ...
     exp.Boolean,  # true / false
-    exp.StartsWith,
+    exp.StartsWith,  # the boolean string functions sqlglot knows across dialects
+    exp.EndsWith,
+    exp.Contains,
+    exp.IsNan,
+    exp.IsInf,
 )
 
 
