@@ -452,7 +452,7 @@ def customers(revenue: dict[str, float | None], granted: set[str]) -> dict[str, 
 BIG_SPENDERS = segment("big_spenders", "total_revenue >= 100")
 EMAILABLE = segment("emailable", "consent_email_marketing = 'granted'")
 CHAMPIONS = segment("champions", "rfm_segment = 'Champions' and frequency > 2")
-LIKELY_CHURN = segment("likely_churn", "frequency > 3 and total_revenue < 200")
+LIKELY_CHURN = segment("likely_churn", "churn_risk > 0.5")
 
 
 @pytest.mark.dbt

@@ -56,7 +56,14 @@ select
     customer_rfm.monetary_score,
     customer_rfm.frequency_monetary_score,
     customer_rfm.rfm_score,
-    customer_rfm.rfm_segment
+    customer_rfm.rfm_segment,
+    customer_predictions.expected_purchases,
+    customer_predictions.probability_alive,
+    customer_predictions.churn_risk,
+    customer_predictions.expected_order_value,
+    customer_predictions.predicted_clv
 from {{ ref('customer_360') }} as customer_360
 left join {{ ref('customer_rfm') }} as customer_rfm
     on customer_360.customer_id = customer_rfm.customer_id
+left join {{ ref('customer_predictions') }} as customer_predictions
+    on customer_360.customer_id = customer_predictions.customer_id

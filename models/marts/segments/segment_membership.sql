@@ -30,3 +30,11 @@ select
     customer_id,
     cast('{{ run_started_at }}' as {{ dbt.type_timestamp() }}) as refreshed_at
 from {{ ref('segment__new_customers') }}
+
+union all
+
+select
+    cast('high_churn_risk' as {{ dbt.type_string() }}) as segment_name,
+    customer_id,
+    cast('{{ run_started_at }}' as {{ dbt.type_timestamp() }}) as refreshed_at
+from {{ ref('segment__high_churn_risk') }}
