@@ -3,4 +3,4 @@
 select customer_id
 from {{ ref('segment_customer_attributes') }}
 where
-    churn_risk >= 0.7 and predicted_clv >= 50
+    churn_risk >= 0.5 and monetary_score >= 3
