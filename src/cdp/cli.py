@@ -15,7 +15,7 @@ from rich.table import Table
 
 from cdp.clustering_bench import as_dict, benchmark
 from cdp.dbt_runner import run_dbt
-from cdp.errors import CdpError
+from cdp.errors import CdpError, SegmentError
 from cdp.evaluate import IdentityEvaluation, evaluate_identity
 from cdp.explain import Explanation, explain_customer
 from cdp.generate import generate as generate_data
@@ -23,6 +23,8 @@ from cdp.generate.run import DEFAULT_AS_OF
 from cdp.load import FileLoad, load_landing
 from cdp.pipeline import DemoReport, run_demo
 from cdp.project import Project
+from cdp.segments import SegmentReport, compile_segments, load_segments, segment_report
+from cdp.segments.compile import CompileResult, target_dialect
 from cdp.source_config import raw_tables
 from cdp.summary import CustomerSummary
 
@@ -89,8 +91,9 @@ def load(
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def build(ctx: typer.Context, project_dir: ProjectDir = None, warehouse: Warehouse = None) -> None:
-    """Run `dbt build` on the project; extra arguments go to dbt (e.g. --select staging)."""
+    """Compile segments, then run `dbt build`; extra arguments go to dbt (e.g. --select staging)."""
     project = Project.discover(project_dir, warehouse)
+    _print_compile(compile_segments(project.root))
     raise typer.Exit(run_dbt(project, ["build", *ctx.args]).returncode)
 
 
@@ -150,6 +153,11 @@ def _print_demo(report: DemoReport, project: Project) -> None:
             )
     if report.customers:
         _print_customers(report.customers)
+    if report.segment_sizes and report.segment_sizes.sizes:
+        sizes = ", ".join(
+            f"{size.segment_name} {size.members:,} ({size.share:.1%})" for size in report.segment_sizes.sizes
+        )
+        console.print(f"segments: {sizes} (details: cdp segments)", highlight=False)
     statuses = ", ".join(f"{n} {status}" for status, n in sorted(report.dbt.statuses.items()))
     console.print(f"dbt build: {statuses}")
     console.print("timings: " + ", ".join(f"{k} {v:.1f}s" for k, v in report.timings.items()))
@@ -357,6 +365,83 @@ def bench_clustering(
         table.add_row(*(f"{value:,}" for value in as_dict(figures).values()))
     if not as_json:
         console.print(table)
+
+
+segments_app = typer.Typer(
+    help="Audiences declared in segments/*.yml: compile them to dbt models, report sizes and overlaps.",
+    invoke_without_command=True,
+)
+app.add_typer(segments_app, name="segments")
+
+
+@segments_app.callback()
+def segments(
+    ctx: typer.Context,
+    project_dir: ProjectDir = None,
+    warehouse: Warehouse = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Report every segment's size, last-run entries and exits, and pairwise overlaps."""
+    if ctx.invoked_subcommand is not None:
+        return
+    project = Project.discover(project_dir, warehouse)
+    names = [declared.name for declared in load_segments(project.root, target_dialect())]
+    report = segment_report(project.warehouse, names)
+    if as_json:
+        typer.echo(json.dumps(report.to_dict(), indent=2))
+    else:
+        _print_segments(report)
+
+
+@segments_app.command("compile")
+def segments_compile(
+    project_dir: ProjectDir = None,
+    check: Annotated[
+        bool, typer.Option("--check", help="Write nothing; exit 1 if the generated models are out of date.")
+    ] = False,
+) -> None:
+    """Validate segments/*.yml and write their dbt models to models/marts/segments/."""
+    project = Project.discover(project_dir)
+    result = compile_segments(project.root, check=check)
+    if check and result.out_of_date:
+        raise SegmentError(
+            "generated segment models are out of date: "
+            + "; ".join(result.out_of_date)
+            + ": run `cdp segments compile` and commit the result"
+        )
+    _print_compile(result)
+
+
+def _print_compile(result: CompileResult) -> None:
+    changes = [f"wrote {path}" for path in result.written] + [f"removed {path}" for path in result.removed]
+    state = ", ".join(changes) if changes else "models up to date"
+    console.print(f"segments: {len(result.segments)} declared; {state}", highlight=False)
+
+
+def _print_segments(report: SegmentReport) -> None:
+    run = report.last_run_at.isoformat(sep=" ") if report.last_run_at else "never"
+    sizes = Table(
+        "segment",
+        "members",
+        "share",
+        "entered",
+        "exited",
+        title=f"Segments of {report.customers:,} customers (entered/exited: last run, {run})",
+    )
+    for size in report.sizes:
+        sizes.add_row(
+            size.segment_name,
+            f"{size.members:,}",
+            f"{size.share:.1%}",
+            f"{size.entered_last_run:,}",
+            f"{size.exited_last_run:,}",
+        )
+    console.print(sizes)
+    if report.overlaps:
+        overlaps = Table("segment", "segment", "in both", "Jaccard", title="Overlap")
+        for pair in report.overlaps:
+            overlaps.add_row(pair.segment_a, pair.segment_b, f"{pair.both:,}", f"{pair.jaccard:.3f}")
+        console.print(overlaps)
 
 
 def main() -> None:

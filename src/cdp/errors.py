@@ -24,3 +24,7 @@ class PredictiveError(CdpError):
 class UnfittableDataError(PredictiveError):
     """The data cannot support a predictive model (no customers, no repeat buyers, spend too
     heavy-tailed): the dbt models record why and leave the scores null instead of failing."""
+
+
+class SegmentError(ConfigError):
+    """A segment declaration (segments/*.yml) is invalid, or its compiled models are out of date."""

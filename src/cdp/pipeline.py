@@ -18,6 +18,7 @@ from cdp.generate import generate
 from cdp.generate.run import DEFAULT_AS_OF, MANIFEST
 from cdp.load import LoadReport, load_landing
 from cdp.project import Project
+from cdp.segments import CompileResult, SegmentReport, compile_segments, segment_report
 from cdp.source_config import raw_tables
 from cdp.summary import (
     CustomerSummary,
@@ -35,12 +36,14 @@ class DemoReport:
     generated_rows: int = 0
     generation_cached: bool = False
     load: LoadReport | None = None
+    segments: CompileResult | None = None  # segments/*.yml compiled before dbt build
     dbt: DbtResult | None = None
     staging: list[StagingCount] = field(default_factory=list)
     identity: IdentitySummary | None = None
     evaluation: IdentityEvaluation | None = None  # against the generator's ground truth
     attributable: IdentityEvaluation | None = None  # the same, without ambiguous records
     customers: CustomerSummary | None = None
+    segment_sizes: SegmentReport | None = None
 
 
 def landing_is_current(landing: Path, people: int, seed: int) -> bool:
@@ -77,7 +80,8 @@ def run_demo(
     report.timings["load"] = time.perf_counter() - start
 
     start = time.perf_counter()
-    progress("dbt build: staging, identity resolution, customer marts, and their tests")
+    report.segments = compile_segments(project.root)
+    progress("dbt build: staging, identity resolution, customer marts, segments, and their tests")
     report.dbt = run_dbt(project, ["build"], quiet=True)
     report.timings["dbt build"] = time.perf_counter() - start
     if not report.dbt.ok:
@@ -87,6 +91,7 @@ def run_demo(
         )
 
     report.staging = staging_counts(project.warehouse, tables)
+    report.segment_sizes = segment_report(project.warehouse, [s.name for s in report.segments.segments])
     report.identity = identity_summary(project.warehouse)
     report.customers = customer_summary(project.warehouse)
     report.evaluation = evaluate_identity(project.warehouse, landing / "_truth", examples=0)

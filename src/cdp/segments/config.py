@@ -1,0 +1,160 @@
+"""Segment declarations (segments/*.yml) and the columns their predicates may use."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from cdp.errors import SegmentError
+from cdp.segments.predicate import PredicateError, check_predicate
+
+SEGMENTS_DIR = Path("segments")
+MODELS_DIR = Path("models/marts/segments")
+VOCABULARY_YAML = MODELS_DIR / "_models.yml"
+VOCABULARY_MODEL = "segment_customer_attributes"
+# Postgres cuts identifiers at 63 characters; models are named segment__<name>.
+MAX_NAME_LENGTH = 63 - len("segment__")
+REFRESH_KEYWORDS = ("hourly", "daily", "weekly")
+
+_MONTHS = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
+_DAYS = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"]
+# (field name, lowest, highest, names standing for lowest, lowest + 1, ...)
+_CRON_FIELDS: list[tuple[str, int, int, list[str]]] = [
+    ("minute", 0, 59, []),
+    ("hour", 0, 23, []),
+    ("day of month", 1, 31, []),
+    ("month", 1, 12, _MONTHS),
+    ("day of week", 0, 7, _DAYS),
+]
+_CRON_PART = re.compile(r"^(?P<range>\*|[a-z0-9]+(-[a-z0-9]+)?)(/(?P<step>[0-9]+))?$")
+
+
+def check_cron(expression: str) -> None:
+    """Raises ValueError unless ``expression`` is a 5-field cron expression with values in range."""
+    fields = expression.split()
+    if len(fields) != 5:
+        raise ValueError(
+            f"'{expression}' has {len(fields)} field(s): use {', '.join(REFRESH_KEYWORDS)} or a 5-field "
+            "cron expression (minute hour day-of-month month day-of-week), e.g. '0 6 * * *'"
+        )
+    for value, (name, low, high, names) in zip(fields, _CRON_FIELDS, strict=True):
+        for part in value.lower().split(","):
+            match = _CRON_PART.match(part)
+            if not match:
+                raise ValueError(f"cron {name} field '{value}' is not *, a value, a range or a list")
+            if match["step"] is not None and int(match["step"]) == 0:
+                raise ValueError(f"cron {name} field '{value}' has a step of 0")
+            if match["range"] == "*":
+                continue
+            for bound in match["range"].split("-"):
+                number = low + names.index(bound) if bound in names else None
+                if number is None and bound.isdigit():
+                    number = int(bound)
+                if number is None or not low <= number <= high:
+                    raise ValueError(f"cron {name} field '{value}': '{bound}' is not in {low}-{high}")
+
+
+class Segment(BaseModel):
+    """One audience as an analyst declares it."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=MAX_NAME_LENGTH)
+    description: str = Field(min_length=1)
+    predicate: str = Field(min_length=1)
+    refresh: str | None = None
+    tags: list[str] = Field(default_factory=list)
+
+    @field_validator("refresh")
+    @classmethod
+    def _refresh(cls, value: str | None) -> str | None:
+        if value is not None and value not in REFRESH_KEYWORDS:
+            check_cron(value)
+        return value
+
+    @field_validator("tags")
+    @classmethod
+    def _tags(cls, value: list[str]) -> list[str]:
+        for tag in value:
+            if not re.fullmatch(r"[a-z][a-z0-9_]*", tag):
+                raise ValueError(f"tag '{tag}' must be lowercase snake_case")
+        return value
+
+
+@dataclass(frozen=True)
+class DeclaredSegment:
+    segment: Segment
+    source: Path  # the YAML file, relative to the project root
+
+    @property
+    def name(self) -> str:
+        return self.segment.name
+
+
+def load_vocabulary(root: Path) -> dict[str, str]:
+    """Columns of segment_customer_attributes (lowercase name -> declared data type)."""
+    path = root / VOCABULARY_YAML
+    if not path.is_file():
+        raise SegmentError(f"{VOCABULARY_YAML} does not exist: it lists the columns predicates may use")
+    document = yaml.safe_load(path.read_text()) or {}
+    for model in document.get("models", []):
+        if model.get("name") == VOCABULARY_MODEL:
+            columns = {str(c["name"]).lower(): str(c.get("data_type", "")) for c in model.get("columns", [])}
+            if columns:
+                return columns
+    raise SegmentError(f"{VOCABULARY_YAML}: model {VOCABULARY_MODEL} with its columns is not declared")
+
+
+def load_segments(root: Path, dialect: str = "duckdb") -> list[DeclaredSegment]:
+    """Every segment in ``root``/segments/*.yml, validated, in file then declaration order."""
+    columns = load_vocabulary(root)
+    declared: list[DeclaredSegment] = []
+    seen: dict[str, Path] = {}
+    folder = root / SEGMENTS_DIR
+    files = sorted([*folder.glob("*.yml"), *folder.glob("*.yaml")]) if folder.is_dir() else []
+    for path in files:
+        relative = path.relative_to(root)
+        for segment in _read_file(path, relative):
+            where = f"{relative}: segment '{segment.name}'"
+            if segment.name in seen:
+                raise SegmentError(f"{where}: name: already declared in {seen[segment.name]}")
+            seen[segment.name] = relative
+            try:
+                check_predicate(segment.predicate, columns, dialect)
+            except PredicateError as exc:
+                raise SegmentError(f"{where}: predicate: {exc}") from None
+            declared.append(DeclaredSegment(segment, relative))
+    return declared
+
+
+def _read_file(path: Path, relative: Path) -> list[Segment]:
+    try:
+        document: Any = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise SegmentError(f"{relative}: not valid YAML: {' '.join(str(exc).split())}") from None
+    if not isinstance(document, dict) or set(document) != {"segments"}:
+        raise SegmentError(f"{relative}: expected one top-level key `segments:` holding a list of segments")
+    entries = document["segments"] or []
+    if not isinstance(entries, list):
+        raise SegmentError(f"{relative}: `segments:` must be a list of segments")
+    segments = []
+    for position, entry in enumerate(entries, start=1):
+        label = entry.get("name") if isinstance(entry, dict) else None
+        where = f"{relative}: segment '{label}'" if label else f"{relative}: segment #{position}"
+        if not isinstance(entry, dict):
+            raise SegmentError(f"{where}: expected a mapping with name, description and predicate")
+        try:
+            segments.append(Segment.model_validate(entry))
+        except ValidationError as exc:
+            error = exc.errors()[0]
+            field = ".".join(str(part) for part in error["loc"]) or "segment"
+            message = error["msg"].removeprefix("Value error, ")
+            if error["type"] == "string_pattern_mismatch":
+                message = "must be lowercase snake_case (a-z, 0-9, _), starting with a letter"
+            raise SegmentError(f"{where}: {field}: {message}") from None
+    return segments
