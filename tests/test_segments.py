@@ -60,6 +60,7 @@ GOOD_PREDICATES = [
     "consent_sms_marketing is not distinct from 'granted'",
     "Recency_Days < 30",  # unquoted identifiers are case-insensitive
     "city = 'a;b'",  # a semicolon inside a string is data, not a statement separator
+    "date_diff('day', last_order_at, current_date) > 30 and abs(total_revenue) > 1",
 ]
 
 
@@ -92,6 +93,9 @@ BAD_PREDICATES = [
     ("'Champions'", "is not a boolean expression"),
     ("count(*) > 1", "aggregate or window function"),
     ("row_number() over () = 1", "aggregate or window function"),
+    # Functions outside the row-level allow-list: unknown to sqlglot, or reading files.
+    ("pg_read_file('/etc/passwd') = 'x'", "calls pg_read_file(), which a predicate may not use"),
+    ("read_csv('/etc/passwd') is not null", "calls read_csv(), which a predicate may not use"),
     ("order_count >", "is not valid duckdb SQL"),
     ("   ", "is empty"),
 ]

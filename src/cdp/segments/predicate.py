@@ -26,6 +26,21 @@ _BOOLEAN_NODES: tuple[type[exp.Expression], ...] = (
     exp.IsInf,
 )
 
+# Functions a predicate may call: pure, row-level ones (text, numbers, dates, casts). Anything
+# else, notably functions sqlglot does not know (pg_read_file) or that read files (read_csv),
+# is refused: a predicate runs with the warehouse credentials of the build.
+_ALLOWED_FUNCTIONS: tuple[type[exp.Func], ...] = (
+    exp.Connector, exp.Case,  # AND / OR and CASE are function nodes in sqlglot's tree
+    exp.Cast, exp.TryCast, exp.Coalesce, exp.Nullif, exp.If,
+    exp.Lower, exp.Upper, exp.Initcap, exp.Length, exp.Trim, exp.Substring, exp.Left, exp.Right,
+    exp.Concat, exp.Replace, exp.StrPosition, exp.Pad, exp.RegexpLike,
+    exp.StartsWith, exp.EndsWith, exp.Contains,
+    exp.Abs, exp.Round, exp.Floor, exp.Ceil, exp.Sqrt, exp.Ln, exp.Pow, exp.Greatest, exp.Least,
+    exp.SafeDivide, exp.IsNan, exp.IsInf,
+    exp.CurrentDate, exp.CurrentTimestamp, exp.Date, exp.TsOrDsToDate, exp.Extract, exp.Year, exp.Month,
+    exp.Day, exp.DateTrunc, exp.TimestampTrunc, exp.DateDiff, exp.DateAdd, exp.DateSub,
+)  # fmt: skip
+
 
 class PredicateError(ValueError):
     """The problem with a predicate, as one phrase (the caller adds file and segment)."""
@@ -79,6 +94,7 @@ def check_predicate(predicate: str, columns: Mapping[str, str], dialect: str = "
     _reject_statements(tree)
     _reject_subqueries(tree)
     _reject_aggregates(tree)
+    _reject_functions(tree, dialect)
     _check_columns(tree, columns)
     if not _is_boolean(tree, columns):
         raise PredicateError(
@@ -114,6 +130,25 @@ def _reject_aggregates(tree: exp.Expression) -> None:
             raise PredicateError(
                 f"uses an aggregate or window function ('{node.sql()}'): a predicate is evaluated on "
                 "one customer row at a time"
+            )
+
+
+def _reject_functions(tree: exp.Expression, dialect: str) -> None:
+    for node in tree.walk():
+        if isinstance(node, exp.Func) and not isinstance(node, _ALLOWED_FUNCTIONS):
+            name = node.name if isinstance(node, exp.Anonymous) else node.sql_name()
+            allowed = ", ".join(
+                sorted(
+                    {
+                        f.sql_names()[0].lower()
+                        for f in _ALLOWED_FUNCTIONS
+                        if f not in (exp.Connector, exp.Case)
+                    }
+                )
+            )
+            raise PredicateError(
+                f"calls {name.lower()}(), which a predicate may not use: only row-level text, number, "
+                f"date and cast functions are allowed ({allowed})"
             )
 
 
