@@ -331,32 +331,25 @@ def test_rfm_scores_and_segments(marts: Project) -> None:
     assert {row[6] for row in rows} == {date(2025, 12, 31)}
 
 
-def test_a_config_mistake_names_the_key(marts: Project) -> None:
+@pytest.mark.parametrize(
+    ("phone_rule", "message"),
+    [
+        (
+            {"rule": "loudest", "sources": ["crm_contacts"]},
+            "cdp_customer.survivorship.phone.rule: must be source_priority, most_recent or most_frequent",
+        ),
+        (
+            {"rule": "most_recent", "sources": ["web_events"]},
+            "cdp_customer.survivorship.phone.sources: `web_events` cannot supply phone",
+        ),
+    ],
+)
+def test_a_config_mistake_names_the_key(marts: Project, phone_rule: dict, message: str) -> None:
     survivorship = _customer_config()["survivorship"]
-    survivorship["phone"] = {"rule": "loudest", "sources": ["crm_contacts"]}
+    survivorship["phone"] = phone_rule
+    customer_vars = _vars(_customer_config(survivorship=survivorship))
     result = run_dbt(
-        marts,
-        [
-            "compile",
-            "--select",
-            "int_customer__golden_attributes",
-            *_vars(_customer_config(survivorship=survivorship)),
-        ],
-        capture=True,
+        marts, ["compile", "--select", "int_customer__golden_attributes", *customer_vars], capture=True
     )
     assert not result.ok
-    assert "cdp_customer.survivorship.phone.rule: must be source_priority, most_recent or most_frequent" in (
-        result.output
-    )
-    survivorship["phone"] = {"rule": "most_recent", "sources": ["web_events"]}
-    result = run_dbt(
-        marts,
-        [
-            "compile",
-            "--select",
-            "int_customer__golden_attributes",
-            *_vars(_customer_config(survivorship=survivorship)),
-        ],
-        capture=True,
-    )
-    assert "cdp_customer.survivorship.phone.sources: `web_events` cannot supply phone" in result.output
+    assert message in result.output

@@ -2,6 +2,17 @@
     phone, address, date_of_birth), with the customer, the source and when it was recorded.
     int_customer__golden_attributes picks one per customer and attribute. Values the
     identity blocklist marks as placeholders (test@test.com) are not candidates. -#}
+{%- set attributes = [
+    {'name': 'name',
+     'value_key': "lower(coalesce(" ~ dbt.concat(["first_name", "' '", "last_name"]) ~ ", first_name, last_name, requester_name))",
+     'present': "coalesce(first_name, last_name, requester_name) is not null"},
+    {'name': 'email', 'value_key': "email_canonical", 'present': "email is not null and not is_email_blocked"},
+    {'name': 'phone', 'value_key': "phone_e164", 'present': "phone_e164 is not null and not is_phone_blocked"},
+    {'name': 'address',
+     'value_key': "lower(" ~ dbt.concat(["coalesce(street_address, '')", "'|'", "coalesce(postcode, '')", "'|'", "coalesce(country_code, '')"]) ~ ")",
+     'present': "street_address is not null or postcode is not null"},
+    {'name': 'date_of_birth', 'value_key': "cast(date_of_birth as " ~ dbt.type_string() ~ ")", 'present': "date_of_birth is not null"},
+] %}
 
 with records as (
     select
@@ -139,117 +150,28 @@ with_customer as (
 candidates as (
     -- One row per (record, attribute) that has a value. value_key is what "the same value"
     -- means for most_frequent: case and spacing do not make a different name or address.
-    select
-        customer_id,
-        source_table,
-        record_id,
-        observed_at,
-        cast('name' as {{ dbt.type_string() }}) as attribute_name,
-        lower(coalesce({{ dbt.concat(["first_name", "' '", "last_name"]) }}, first_name, last_name, requester_name))
-            as value_key,
-        first_name,
-        last_name,
-        requester_name,
-        email,
-        phone_e164,
-        street_address,
-        city,
-        postcode,
-        country_code,
-        date_of_birth
-    from with_customer
-    where coalesce(first_name, last_name, requester_name) is not null
-
-    union all
-
-    select
-        customer_id,
-        source_table,
-        record_id,
-        observed_at,
-        cast('email' as {{ dbt.type_string() }}) as attribute_name,
-        email_canonical as value_key,
-        first_name,
-        last_name,
-        requester_name,
-        email,
-        phone_e164,
-        street_address,
-        city,
-        postcode,
-        country_code,
-        date_of_birth
-    from with_customer
-    where
-        email is not null and not is_email_blocked
-
-    union all
-
-    select
-        customer_id,
-        source_table,
-        record_id,
-        observed_at,
-        cast('phone' as {{ dbt.type_string() }}) as attribute_name,
-        phone_e164 as value_key,
-        first_name,
-        last_name,
-        requester_name,
-        email,
-        phone_e164,
-        street_address,
-        city,
-        postcode,
-        country_code,
-        date_of_birth
-    from with_customer
-    where
-        phone_e164 is not null and not is_phone_blocked
-
-    union all
-
-    select
-        customer_id,
-        source_table,
-        record_id,
-        observed_at,
-        cast('address' as {{ dbt.type_string() }}) as attribute_name,
-        lower({{ dbt.concat(["coalesce(street_address, '')", "'|'", "coalesce(postcode, '')", "'|'", "coalesce(country_code, '')"]) }})
-            as value_key,
-        first_name,
-        last_name,
-        requester_name,
-        email,
-        phone_e164,
-        street_address,
-        city,
-        postcode,
-        country_code,
-        date_of_birth
-    from with_customer
-    where street_address is not null or postcode is not null
-
-    union all
-
-    select
-        customer_id,
-        source_table,
-        record_id,
-        observed_at,
-        cast('date_of_birth' as {{ dbt.type_string() }}) as attribute_name,
-        cast(date_of_birth as {{ dbt.type_string() }}) as value_key,
-        first_name,
-        last_name,
-        requester_name,
-        email,
-        phone_e164,
-        street_address,
-        city,
-        postcode,
-        country_code,
-        date_of_birth
-    from with_customer
-    where date_of_birth is not null
+    {%- for attribute in attributes %}
+        select
+            customer_id,
+            source_table,
+            record_id,
+            observed_at,
+            cast('{{ attribute.name }}' as {{ dbt.type_string() }}) as attribute_name,
+            {{ attribute.value_key }} as value_key,
+            first_name,
+            last_name,
+            requester_name,
+            email,
+            phone_e164,
+            street_address,
+            city,
+            postcode,
+            country_code,
+            date_of_birth
+        from with_customer
+        where {{ attribute.present }}
+        {% if not loop.last %}union all{% endif %}
+    {%- endfor %}
 )
 
 select * from candidates
