@@ -95,7 +95,9 @@ def _customers(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], str]:
 
 
 def _build(project: Project, *args: str) -> None:
-    result = run_dbt(project, ["build", *DETERMINISTIC, *args], quiet=True)
+    """Builds identity resolution and what it reads; the marts downstream have their own tests."""
+    selection = ["--select", "+marts.identity", "--indirect-selection", "cautious"]
+    result = run_dbt(project, ["build", *selection, *DETERMINISTIC, *args], quiet=True)
     assert result.ok, dict(result.statuses)
 
 
