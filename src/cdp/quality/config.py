@@ -39,7 +39,7 @@ class TableConfig(BaseModel):
 
     select: dict[str, str] = Field(
         default_factory=dict,
-        description="column -> SQL expression; columns used by expectations but not listed are selected as is.",
+        description="column -> SQL expression; other columns expectations use are selected as is.",
     )
     expectations: list[ExpectationConfig] = Field(min_length=1)
 
