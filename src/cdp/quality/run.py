@@ -100,9 +100,12 @@ def target_name() -> str:
     return os.environ.get("CDP_TARGET", "duckdb")
 
 
-def run_quality(project: Project, suites: list[str] | None = None, docs: bool = True) -> QualityReport:
+def run_quality(
+    project: Project, suites: list[str] | None = None, docs_dir: Path | None = None
+) -> QualityReport:
     """Validate the suites named (default: all), append the results to quality.validation_results
-    and build data docs. Never raises for failed expectations: call ``raise_for_errors``."""
+    and build data docs in ``docs_dir`` (default: target/gx_docs of the project).
+    Never raises for failed expectations: call ``raise_for_errors``."""
     configs = load_suites(project.root, suites)
     target = target_name()
     if target != "duckdb":
@@ -114,7 +117,8 @@ def run_quality(project: Project, suites: list[str] | None = None, docs: bool = 
         raise CdpError(f"warehouse {project.warehouse} does not exist: run `cdp demo` or `cdp build` first")
     now = utc_now()
     report = QualityReport(run_id=uuid.uuid4().hex[:12])
-    context = _ephemeral_context(project.root / DOCS_DIR if docs else None)
+    docs_dir = docs_dir or project.root / DOCS_DIR
+    context = _ephemeral_context(docs_dir)
     source = context.data_sources.add_pandas("warehouse")
     with duckdb.connect(str(project.warehouse), read_only=True) as con:
         for config in configs:
@@ -129,35 +133,33 @@ def run_quality(project: Project, suites: list[str] | None = None, docs: bool = 
                 report.results.extend(
                     _check_result(report.run_id, now, config.name, table, r) for r in validation.results
                 )
-                if docs:
-                    _store_for_docs(context, suite, batch.id, validation, report.run_id, now)
+                _store_for_docs(context, suite, batch.id, validation, report.run_id, now)
     _append(project.warehouse, report.results)
-    if docs:
-        context.build_data_docs(site_names=["cdp"])
-        report.docs = project.root / DOCS_DIR / "index.html"
+    context.build_data_docs(site_names=["cdp"])
+    report.docs = docs_dir / "index.html"
     return report
 
 
-def _ephemeral_context(docs_dir: Path | None) -> Any:
+def _ephemeral_context(docs_dir: Path) -> Any:
     logging.getLogger("great_expectations").setLevel(logging.ERROR)
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
-    if docs_dir is not None:
-        docs_dir.mkdir(parents=True, exist_ok=True)
-        context.add_data_docs_site(
-            site_name="cdp",
-            site_config={
-                "class_name": "SiteBuilder",
-                "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
-                "store_backend": {
-                    "class_name": "TupleFilesystemStoreBackend",
-                    "base_directory": str(docs_dir),
-                },
+    docs_dir.mkdir(parents=True, exist_ok=True)
+    # Data docs render the results kept in the context's in-memory validation results store.
+    context.add_data_docs_site(
+        site_name="cdp",
+        site_config={
+            "class_name": "SiteBuilder",
+            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+            "store_backend": {
+                "class_name": "TupleFilesystemStoreBackend",
+                "base_directory": str(docs_dir),
             },
-        )
+        },
+    )
     return context
 
 
@@ -197,7 +199,8 @@ def _check_result(run_id: str, now: datetime, suite: str, table: str, result: An
     elif rate is not None:
         mostly = config.kwargs.get("mostly")
         allowed = f", allowed {1 - mostly:.1%}" if mostly is not None else ""
-        outcome = f"failing rate {rate:.1%} ({unexpected:,} of {elements:,} rows{allowed})"
+        checked = (elements or 0) - (details.get("missing_count") or 0)
+        outcome = f"failing rate {rate:.1%} ({unexpected:,} of {checked:,} non-null values{allowed})"
     else:
         outcome = f"observed {observed!r}"
     message = f"{where}: {config.type} [{severity}] {outcome}"
