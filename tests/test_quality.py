@@ -145,6 +145,19 @@ def test_yaml_mistakes_name_file_and_table(tmp_path: Path, table: str, expectati
         load_suites(tmp_path)
 
 
+def test_bad_expectation_kwargs_name_file_table_and_expectation(tmp_path: Path) -> None:
+    path = write_suite(
+        tmp_path,
+        "tables:\n  raw.crm_contacts:\n    expectations:\n"
+        "      - {type: ExpectColumnValuesToNotBeNull, kwargs: {colum: email}, severity: error}\n",
+    )
+    expected = (
+        f"{path}: table 'raw.crm_contacts': expectation 1 ExpectColumnValuesToNotBeNull: invalid kwargs"
+    )
+    with pytest.raises(ConfigError, match=re.escape(expected)):
+        load_suites(tmp_path)
+
+
 def test_yaml_schema_mistake_names_file_and_field(tmp_path: Path) -> None:
     path = write_suite(
         tmp_path,

@@ -89,12 +89,13 @@ def load_suite(path: Path) -> SuiteConfig:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"])
         raise ConfigError(f"{path}: {where}: {first['msg']} ({exc.error_count()} error(s))") from exc
-    for table, config in parsed.tables.items():
+    for table in parsed.tables:
         if not _RELATION.match(table):
             raise ConfigError(f"{path}: table '{table}' must be written schema.table (lower case)")
-        for expectation in config.expectations:
-            expectation_class(expectation.type, path, table)
-    return SuiteConfig(path.stem, path, parsed.description, parsed.tables)
+    suite = SuiteConfig(path.stem, path, parsed.description, parsed.tables)
+    for table in parsed.tables:
+        expectations(suite, table, utc_now())  # unknown expectations and bad kwargs fail here, early
+    return suite
 
 
 def expectation_class(name: str, path: Path, table: str) -> type:
@@ -124,25 +125,30 @@ def utc_now() -> datetime:
 
 
 def build_suite(suite: SuiteConfig, table: str, now: datetime) -> Any:
-    """The ``gx.ExpectationSuite`` for one table of a suite; every expectation carries its
-    severity (and table) in ``meta``."""
+    """The ``gx.ExpectationSuite`` for one table of a suite (needs an active GX context)."""
     import great_expectations as gx
 
-    config = suite.tables[table]
     built = gx.ExpectationSuite(name=f"{suite.name}.{table}")
-    for index, expectation in enumerate(config.expectations):
+    for expectation in expectations(suite, table, now):
+        built.add_expectation(expectation)
+    return built
+
+
+def expectations(suite: SuiteConfig, table: str, now: datetime) -> list[Any]:
+    """The GX expectations declared for ``table``; each carries its severity (and table) in ``meta``."""
+    found = []
+    for index, expectation in enumerate(suite.tables[table].expectations):
         kwargs = {key: resolve_now(value, now) for key, value in expectation.kwargs.items()}
         cls = expectation_class(expectation.type, suite.path, table)
         try:
-            instance = cls(**kwargs, meta={"severity": expectation.severity, "table": table})
+            found.append(cls(**kwargs, meta={"severity": expectation.severity, "table": table}))
         except Exception as exc:  # pydantic errors from GX: report where the mistake is
             summary = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise ConfigError(
                 f"{suite.path}: table '{table}': expectation {index + 1} {expectation.type}: "
                 f"invalid kwargs {expectation.kwargs}: {summary}"
             ) from exc
-        built.add_expectation(instance)
-    return built
+    return found
 
 
 def columns_needed(config: TableConfig) -> list[str]:
