@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from datetime import datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -23,6 +24,7 @@ from cdp.generate.run import DEFAULT_AS_OF
 from cdp.load import FileLoad, load_landing
 from cdp.pipeline import DemoReport, run_demo
 from cdp.project import Project
+from cdp.quality import QualityReport, run_quality
 from cdp.segments import SegmentReport, compile_segments, load_segments, segment_report
 from cdp.segments.compile import CompileResult, target_dialect
 from cdp.source_config import raw_tables
@@ -110,6 +112,8 @@ def demo(
     landing = landing if landing.is_absolute() else project.root / landing
     report = run_demo(project, landing, customers, seed, progress=lambda m: console.print(f"[cyan]>[/] {m}"))
     _print_demo(report, project)
+    if report.quality:
+        report.quality.raise_for_errors()
 
 
 def _print_demo(report: DemoReport, project: Project) -> None:
@@ -160,6 +164,8 @@ def _print_demo(report: DemoReport, project: Project) -> None:
         console.print(f"segments: {sizes} (details: cdp segments)", highlight=False)
     statuses = ", ".join(f"{n} {status}" for status, n in sorted(report.dbt.statuses.items()))
     console.print(f"dbt build: {statuses}")
+    if report.quality:
+        console.print(f"{report.quality.summary()} (details: cdp check)", highlight=False)
     console.print("timings: " + ", ".join(f"{k} {v:.1f}s" for k, v in report.timings.items()))
     console.print(f"warehouse: {project.warehouse} (open it with duckdb, or `cdp build` to rebuild)")
 
@@ -176,6 +182,61 @@ def _print_customers(customers: CustomerSummary) -> None:
             f"customer_predictions: predicted CLV {customers.predicted_clv:,.2f} in all, "
             f"mean churn risk {customers.mean_churn_risk:.1%}"
         )
+
+
+class SuiteChoice(StrEnum):
+    raw = "raw"
+    marts = "marts"
+    all = "all"
+
+
+@app.command()
+def check(
+    suite: Annotated[SuiteChoice, typer.Option(help="Suite in expectations/ to run.")] = SuiteChoice.all,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the results as JSON.")] = False,
+    project_dir: ProjectDir = None,
+    warehouse: Warehouse = None,
+) -> None:
+    """Run the Great Expectations suites in expectations/*.yml; exit 1 if an error-severity one fails."""
+    project = Project.discover(project_dir, warehouse)
+    report = run_quality(project, None if suite is SuiteChoice.all else [suite.value])
+    if as_json:
+        typer.echo(json.dumps(report.to_dict(), indent=2))
+    else:
+        _print_quality(report)
+    report.raise_for_errors()
+
+
+def _print_quality(report: QualityReport) -> None:
+    table = Table(
+        "suite",
+        "table",
+        "column",
+        "expectation",
+        "severity",
+        "result",
+        "failing rate",
+        "observed",
+        title=f"Data quality, run {report.run_id} (appended to quality.validation_results)",
+    )
+    for r in report.results:
+        state = "pass" if r.success else "FAIL" if r.severity == "error" else "warn"
+        style = None if r.success else "bold red" if r.severity == "error" else "yellow"
+        rate = "" if r.unexpected_rate is None else f"{r.unexpected_rate:.1%}"
+        table.add_row(
+            r.suite,
+            r.table_name,
+            r.column_name or "",
+            r.expectation,
+            r.severity,
+            state,
+            rate,
+            r.observed_value or "",
+            style=style,
+        )
+    console.print(table)
+    docs = f"; data docs: {report.docs}" if report.docs else ""
+    console.print(f"{report.summary()}{docs}", highlight=False)
 
 
 DEFAULT_TRUTH = Path("data/landing/_truth")

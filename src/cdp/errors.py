@@ -28,3 +28,7 @@ class UnfittableDataError(PredictiveError):
 
 class SegmentError(ConfigError):
     """A segment declaration (segments/*.yml) is invalid, or its compiled models are out of date."""
+
+
+class QualityCheckFailed(CdpError):
+    """An error-severity data quality expectation (expectations/*.yml) failed."""

@@ -18,6 +18,7 @@ from cdp.generate import generate
 from cdp.generate.run import DEFAULT_AS_OF, MANIFEST
 from cdp.load import LoadReport, load_landing
 from cdp.project import Project
+from cdp.quality import QualityReport, run_quality
 from cdp.segments import CompileResult, SegmentReport, compile_segments, segment_report
 from cdp.source_config import raw_tables
 from cdp.summary import (
@@ -44,6 +45,7 @@ class DemoReport:
     attributable: IdentityEvaluation | None = None  # the same, without ambiguous records
     customers: CustomerSummary | None = None
     segment_sizes: SegmentReport | None = None
+    quality: QualityReport | None = None  # expectations/*.yml, checked after dbt build
 
 
 def landing_is_current(landing: Path, people: int, seed: int) -> bool:
@@ -89,6 +91,11 @@ def run_demo(
             "dbt build failed: run `cdp build` to see the failing models and tests "
             f"(results: {dict(report.dbt.statuses)})"
         )
+
+    start = time.perf_counter()
+    progress("quality: Great Expectations suites in expectations/ (results: quality.validation_results)")
+    report.quality = run_quality(project)
+    report.timings["quality"] = time.perf_counter() - start
 
     report.staging = staging_counts(project.warehouse, tables)
     report.segment_sizes = segment_report(project.warehouse, [s.name for s in report.segments.segments])
