@@ -28,15 +28,75 @@
     {{ return(config) }}
 {% endmacro %}
 
-{#- Attributes of the golden record and the sources that can supply each. -#}
-{% macro cdp_survivorship_sources() %}
+{#- The staged sources that offer golden-record values: per source, its model, record key,
+    when a value was recorded, and which value columns it has (value column: staged
+    expression). int_customer__attribute_candidates reads every source listed here, and
+    cdp_survivorship_sources derives from it which attributes each source can supply. -#}
+{% macro cdp_attribute_sources() %}
+    {{ return([
+        {'source_table': 'crm_contacts', 'model': 'stg_crm__contacts', 'record_id': 'contact_id',
+         'observed_at': 'coalesce(updated_at, created_at)',
+         'columns': {'first_name': 'first_name', 'last_name': 'last_name', 'email': 'email',
+                     'email_canonical': 'email_canonical', 'phone_e164': 'phone_e164',
+                     'street_address': 'street_address', 'city': 'city', 'postcode': 'postcode',
+                     'country_code': 'country_code', 'date_of_birth': 'date_of_birth'}},
+        {'source_table': 'shop_customers', 'model': 'stg_shop__customers', 'record_id': 'customer_id',
+         'observed_at': 'created_at',
+         'columns': {'first_name': 'first_name', 'last_name': 'last_name', 'email': 'email',
+                     'email_canonical': 'email_canonical', 'phone_e164': 'phone_e164',
+                     'street_address': 'street_address', 'city': 'city', 'postcode': 'postcode',
+                     'country_code': 'country_code'}},
+        {'source_table': 'shop_orders', 'model': 'stg_shop__orders', 'record_id': 'order_id',
+         'observed_at': 'ordered_at',
+         'columns': {'email': 'email', 'email_canonical': 'email_canonical'}},
+        {'source_table': 'support_tickets', 'model': 'stg_support__tickets', 'record_id': 'ticket_id',
+         'observed_at': 'created_at',
+         'columns': {'requester_name': 'requester_name', 'email': 'requester_email',
+                     'email_canonical': 'requester_email_canonical', 'phone_e164': 'requester_phone_e164'}},
+        {'source_table': 'email_engagement', 'model': 'stg_email__engagement', 'record_id': 'event_id',
+         'observed_at': 'event_at',
+         'columns': {'email': 'email', 'email_canonical': 'email_canonical'}},
+        {'source_table': 'consent_records', 'model': 'stg_consent__records', 'record_id': 'consent_id',
+         'observed_at': 'recorded_at',
+         'columns': {'email': 'email', 'email_canonical': 'email_canonical'}},
+    ]) }}
+{% endmacro %}
+
+{#- The value columns of an attribute candidate, each with its SQL type. -#}
+{% macro cdp_attribute_value_columns() %}
+    {%- set columns = {} -%}
+    {%- for name in ['first_name', 'last_name', 'requester_name', 'email', 'email_canonical', 'phone_e164',
+                     'street_address', 'city', 'postcode', 'country_code'] -%}
+        {%- do columns.update({name: dbt.type_string()}) -%}
+    {%- endfor -%}
+    {%- do columns.update({'date_of_birth': 'date'}) -%}
+    {{ return(columns) }}
+{% endmacro %}
+
+{#- Attributes of the golden record, the value columns that carry each, and (derived from
+    cdp_attribute_sources) the sources that can supply each. -#}
+{% macro cdp_attribute_carriers() %}
     {{ return({
-        'name': ['crm_contacts', 'shop_customers', 'support_tickets'],
-        'email': ['crm_contacts', 'shop_customers', 'shop_orders', 'support_tickets', 'email_engagement', 'consent_records'],
-        'phone': ['crm_contacts', 'shop_customers', 'support_tickets'],
-        'address': ['crm_contacts', 'shop_customers'],
-        'date_of_birth': ['crm_contacts'],
+        'name': ['first_name', 'last_name', 'requester_name'],
+        'email': ['email'],
+        'phone': ['phone_e164'],
+        'address': ['street_address', 'postcode'],
+        'date_of_birth': ['date_of_birth'],
     }) }}
+{% endmacro %}
+
+{% macro cdp_survivorship_sources() %}
+    {%- set supplied = {} -%}
+    {%- for attribute, carriers in cdp_attribute_carriers().items() -%}
+        {%- set sources = [] -%}
+        {%- for source in cdp_attribute_sources() -%}
+            {%- if carriers | select('in', source.columns) | list | length > 0 -%}
+                {%- do sources.append(source.source_table) -%}
+            {%- endif -%}
+        {%- endfor -%}
+        {%- do supplied.update({attribute: sources}) -%}
+    {%- endfor -%}
+    {{ return(supplied) }}
 {% endmacro %}
 
 {% macro cdp_validate_survivorship(survivorship) %}

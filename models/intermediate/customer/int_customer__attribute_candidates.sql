@@ -30,100 +30,21 @@ blocked as (
     where guard = 'blocklist'
 ),
 
-crm_contacts as (
-    select
-        cast('crm_contacts' as {{ dbt.type_string() }}) as source_table,
-        contact_id as record_id,
-        coalesce(updated_at, created_at) as observed_at,
-        first_name,
-        last_name,
-        cast(null as {{ dbt.type_string() }}) as requester_name,
-        email,
-        email_canonical,
-        phone_e164,
-        street_address,
-        city,
-        postcode,
-        country_code,
-        date_of_birth
-    from {{ ref('stg_crm__contacts') }}
-),
-
-shop_customers as (
-    select
-        cast('shop_customers' as {{ dbt.type_string() }}) as source_table,
-        customer_id as record_id,
-        created_at as observed_at,
-        first_name,
-        last_name,
-        cast(null as {{ dbt.type_string() }}) as requester_name,
-        email,
-        email_canonical,
-        phone_e164,
-        street_address,
-        city,
-        postcode,
-        country_code,
-        cast(null as date) as date_of_birth
-    from {{ ref('stg_shop__customers') }}
-),
-
-support_tickets as (
-    select
-        cast('support_tickets' as {{ dbt.type_string() }}) as source_table,
-        ticket_id as record_id,
-        created_at as observed_at,
-        cast(null as {{ dbt.type_string() }}) as first_name,
-        cast(null as {{ dbt.type_string() }}) as last_name,
-        requester_name,
-        requester_email as email,
-        requester_email_canonical as email_canonical,
-        requester_phone_e164 as phone_e164,
-        cast(null as {{ dbt.type_string() }}) as street_address,
-        cast(null as {{ dbt.type_string() }}) as city,
-        cast(null as {{ dbt.type_string() }}) as postcode,
-        cast(null as {{ dbt.type_string() }}) as country_code,
-        cast(null as date) as date_of_birth
-    from {{ ref('stg_support__tickets') }}
-),
-
-{#- Sources that only carry an email. -#}
-{% set email_only = [
-    ('shop_orders', 'stg_shop__orders', 'order_id', 'ordered_at'),
-    ('email_engagement', 'stg_email__engagement', 'event_id', 'event_at'),
-    ('consent_records', 'stg_consent__records', 'consent_id', 'recorded_at'),
-] %}
-{% for source_table, model, record_id, observed_at in email_only %}
-    {{ source_table }} as (
-        select
-            cast('{{ source_table }}' as {{ dbt.type_string() }}) as source_table,
-            {{ record_id }} as record_id,
-            {{ observed_at }} as observed_at,
-            cast(null as {{ dbt.type_string() }}) as first_name,
-            cast(null as {{ dbt.type_string() }}) as last_name,
-            cast(null as {{ dbt.type_string() }}) as requester_name,
-            email,
-            email_canonical,
-            cast(null as {{ dbt.type_string() }}) as phone_e164,
-            cast(null as {{ dbt.type_string() }}) as street_address,
-            cast(null as {{ dbt.type_string() }}) as city,
-            cast(null as {{ dbt.type_string() }}) as postcode,
-            cast(null as {{ dbt.type_string() }}) as country_code,
-            cast(null as date) as date_of_birth
-        from {{ ref(model) }}
-    ),
-{% endfor %}
-
 source_values as (
-    select * from crm_contacts
-    union all
-    select * from shop_customers
-    union all
-    select * from support_tickets
-    {% for source_table, _, _, _ in email_only %}
-        union all
-        select * from {{ source_table }}
-    {% endfor %}
+    -- One row per record of every source in cdp_attribute_sources (macros/customer/config.sql),
+    -- with the value columns it has and typed nulls for the others.
+    {%- for source in cdp_attribute_sources() %}
+        select
+            cast('{{ source.source_table }}' as {{ dbt.type_string() }}) as source_table,
+            {{ source.record_id }} as record_id,
+            {{ source.observed_at }} as observed_at,
+            {%- for column, column_type in cdp_attribute_value_columns().items() %}
+                cast({{ source.columns.get(column, 'null') }} as {{ column_type }}) as {{ column }}
+                {%- if not loop.last %},{% endif %}
+            {%- endfor %}
+        from {{ ref(source.model) }}
+        {% if not loop.last %}union all{% endif %}
+    {%- endfor %}
 ),
 
 with_customer as (
