@@ -20,11 +20,11 @@ with current_members as (
 
 open_stays as (
     select
-        segment_name,
-        customer_id,
-        entered_at
+        previous_memberships.segment_name,
+        previous_memberships.customer_id,
+        previous_memberships.entered_at
     from {{ cdp_previous_segment_memberships() }} as previous_memberships
-    where exited_at is null
+    where previous_memberships.exited_at is null
 ),
 
 entries as (
