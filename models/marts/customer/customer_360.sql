@@ -12,18 +12,12 @@ with customers as (
 ),
 
 channels_seen as (
+    -- The channel of each source is set once, in int_customer__events; consent is not a channel.
     select distinct
         customer_id,
-        case source_table
-            when 'crm_contacts' then 'crm'
-            when 'shop_customers' then 'shop'
-            when 'shop_orders' then 'shop'
-            when 'web_events' then 'web'
-            when 'support_tickets' then 'support'
-            when 'email_engagement' then 'email'
-        end as channel
-    from {{ ref('customer_records') }}
-    where source_table <> 'consent_records'
+        channel
+    from {{ ref('int_customer__events') }}
+    where channel <> 'consent'
 ),
 
 channels as (
