@@ -9,6 +9,12 @@ from pathlib import Path
 from cdp.errors import ConfigError
 
 DEFAULT_WAREHOUSE = Path("warehouse/cdp.duckdb")
+DEFAULT_TARGET = "duckdb"
+
+
+def dbt_target(env: dict[str, str] | None = None) -> str:
+    """The dbt target profiles.yml selects: $CDP_TARGET, default duckdb."""
+    return (env if env is not None else os.environ).get("CDP_TARGET", DEFAULT_TARGET)
 
 
 @dataclass(frozen=True)

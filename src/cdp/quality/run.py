@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -20,7 +19,7 @@ from typing import Any
 import duckdb
 
 from cdp.errors import CdpError, QualityCheckFailed
-from cdp.project import Project
+from cdp.project import Project, dbt_target
 from cdp.quality.config import SuiteConfig, TableConfig, build_suite, columns_needed, load_suites, utc_now
 
 RESULTS_TABLE = "quality.validation_results"
@@ -96,10 +95,6 @@ class QualityReport:
         }
 
 
-def target_name() -> str:
-    return os.environ.get("CDP_TARGET", "duckdb")
-
-
 def run_quality(
     project: Project, suites: list[str] | None = None, docs_dir: Path | None = None
 ) -> QualityReport:
@@ -107,7 +102,7 @@ def run_quality(
     and build data docs in ``docs_dir`` (default: target/gx_docs of the project).
     Never raises for failed expectations: call ``raise_for_errors``."""
     configs = load_suites(project.root, suites)
-    target = target_name()
+    target = dbt_target()
     if target != "duckdb":
         raise CdpError(
             f"cdp check supports the duckdb target only so far (CDP_TARGET={target}): "

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
 from cdp.errors import SegmentError
+from cdp.project import dbt_target
 from cdp.segments.config import MODELS_DIR, SEGMENTS_DIR, DeclaredSegment, load_segments
 from cdp.segments.predicate import PredicateError, sqlglot_dialect
 
@@ -32,7 +32,7 @@ class CompileResult:
 
 def target_dialect(env: dict[str, str] | None = None) -> str:
     """sqlglot dialect of the dbt target the profile selects ($CDP_TARGET, default duckdb)."""
-    target = (env if env is not None else os.environ).get("CDP_TARGET", "duckdb")
+    target = dbt_target(env)
     target_type = {"duckdb": "duckdb", "postgres": "postgres", "spark": "spark"}.get(target, target)
     try:
         return sqlglot_dialect(target_type)
