@@ -7,10 +7,12 @@ TOOLS := .tools
 UV := $(TOOLS)/bin/uv
 VENV := .venv
 BIN := $(VENV)/bin
+# apt-get needs root: sudo when not already root.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Use this machine's Python; never download one.
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: setup demo test lint fmt clean
+.PHONY: setup demo ui test browser lint fmt clean
 
 setup: $(VENV)/.synced
 
@@ -26,17 +28,28 @@ $(VENV)/.synced: pyproject.toml uv.lock | $(UV)
 demo: setup
 	$(BIN)/cdp demo
 
+## The Dagster UI (webserver and daemon) with the project loaded, on http://127.0.0.1:3000.
+ui: setup
+	$(BIN)/cdp ui
+
 ## Lint (ruff, sqlfluff) and run every test.
-test: setup lint
+test: setup lint browser
 	$(BIN)/pytest
 
+## Headless Chromium from Debian's packages, for the test that opens the Dagster UI.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+		echo "installing Debian's chromium and chromium-driver for the browser test"; \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium chromium-driver >/dev/null; }
+
 lint: setup
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests orchestration
+	$(BIN)/ruff format --check src tests orchestration
 	$(BIN)/sqlfluff lint models --processes 2
 
 fmt: setup
-	$(BIN)/ruff check --fix src tests
+	$(BIN)/ruff check --fix src tests orchestration
 
 clean:
-	rm -rf target logs data warehouse/*.duckdb* .pytest_cache
+	rm -rf target logs data warehouse/*.duckdb* .pytest_cache .dagster

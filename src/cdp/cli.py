@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from datetime import datetime
 from enum import StrEnum
@@ -15,6 +16,7 @@ from rich.progress import MofNCompleteColumn, Progress, TimeElapsedColumn
 from rich.table import Table
 
 from cdp.clustering_bench import as_dict, benchmark
+from cdp.dagster_ui import prepare_manifest, ui_command, ui_environment
 from cdp.dbt_runner import run_dbt
 from cdp.errors import CdpError, SegmentError
 from cdp.evaluate import IdentityEvaluation, evaluate_identity
@@ -166,6 +168,10 @@ def _print_demo(report: DemoReport, project: Project) -> None:
     console.print(f"dbt build: {statuses}")
     if report.quality:
         console.print(f"{report.quality.summary()} (details: cdp check)", highlight=False)
+    if report.activation:
+        folder = report.activation[0].path.parent
+        members = sum(file.rows for file in report.activation)
+        console.print(f"activation: {len(report.activation)} segment files, {members:,} members -> {folder}")
     console.print("timings: " + ", ".join(f"{k} {v:.1f}s" for k, v in report.timings.items()))
     console.print(f"warehouse: {project.warehouse} (open it with duckdb, or `cdp build` to rebuild)")
 
@@ -205,6 +211,23 @@ def check(
     else:
         _print_quality(report)
     report.raise_for_errors()
+
+
+@app.command()
+def ui(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port of the web UI.")] = 3000,
+    project_dir: ProjectDir = None,
+    warehouse: Warehouse = None,
+) -> None:
+    """Start the Dagster UI (webserver and daemon) with the CDP code location loaded."""
+    project = Project.discover(project_dir, warehouse)
+    console.print("[cyan]>[/] dbt parse: the manifest the Dagster code location is built from")
+    prepare_manifest(project)
+    command = ui_command(project, host, port)
+    console.print(f"[cyan]>[/] Dagster UI on http://{host}:{port} (Ctrl-C stops it): {' '.join(command)}")
+    os.chdir(project.root)
+    os.execvpe(command[0], command, ui_environment(project))  # Dagster handles Ctrl-C itself
 
 
 def _print_quality(report: QualityReport) -> None:

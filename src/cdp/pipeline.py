@@ -1,7 +1,6 @@
-"""The main job on the embedded warehouse: generate -> load -> dbt build -> summary.
-
-Later stages (quality checks, segments, reverse-ETL) join this list as they are built.
-"""
+"""The main job on the embedded warehouse: generate -> load -> dbt build -> quality checks ->
+segment files for a local destination -> summary. The Dagster code location runs the same steps
+as assets (orchestration/)."""
 
 from __future__ import annotations
 
@@ -11,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from cdp.activation import DEFAULT_EXPORT_DIR, SegmentFile, export_segment_files
 from cdp.dbt_runner import DbtResult, run_dbt
 from cdp.errors import CdpError
 from cdp.evaluate import IdentityEvaluation, evaluate_identity
@@ -46,6 +46,7 @@ class DemoReport:
     customers: CustomerSummary | None = None
     segment_sizes: SegmentReport | None = None
     quality: QualityReport | None = None  # expectations/*.yml, checked after dbt build
+    activation: list[SegmentFile] = field(default_factory=list)  # written only if quality passed
 
 
 def landing_is_current(landing: Path, people: int, seed: int) -> bool:
@@ -96,6 +97,14 @@ def run_demo(
     progress("quality: Great Expectations suites in expectations/ (results: quality.validation_results)")
     report.quality = run_quality(project)
     report.timings["quality"] = time.perf_counter() - start
+
+    if not report.quality.errors:  # as in Dagster, failed error-severity checks block activation
+        start = time.perf_counter()
+        exports = project.root / DEFAULT_EXPORT_DIR / "segments"
+        progress(f"activation: one CSV per segment -> {exports}")
+        names = [declared.name for declared in report.segments.segments]
+        report.activation = export_segment_files(project.warehouse, exports, names)
+        report.timings["activation"] = time.perf_counter() - start
 
     report.staging = staging_counts(project.warehouse, tables)
     report.segment_sizes = segment_report(project.warehouse, [s.name for s in report.segments.segments])

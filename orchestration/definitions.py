@@ -1,0 +1,47 @@
+"""The one ``Definitions`` of the CDP code location (``dagster dev -m orchestration.definitions``,
+or ``cdp ui``). Settings come from environment variables, defaulting to the embedded DuckDB."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+from dagster import Definitions, in_process_executor, multiprocess_executor
+from dagster_dbt import DbtCliResource
+
+from cdp.dbt_runner import dbt_executable
+from orchestration.activation import segment_files
+from orchestration.automation import build_jobs, build_landing_sensor, build_schedules
+from orchestration.dbt_models import build_dbt_models
+from orchestration.landing import build_raw_tables, landing_files
+from orchestration.project import PROJECT_ROOT, dbt_project
+from orchestration.quality_checks import build_quality_checks
+from orchestration.resources import CdpResource
+
+
+def build_definitions(env: Mapping[str, str] | None = None) -> Definitions:
+    env = os.environ if env is None else env
+    cdp = CdpResource.from_env(PROJECT_ROOT, env)
+    dbt_models = build_dbt_models()
+    raw = build_raw_tables(PROJECT_ROOT, cdp.target)
+    assets = [landing_files, raw, dbt_models, segment_files]
+    keys = [key for definition in (raw, dbt_models) for key in definition.keys]
+
+    return Definitions(
+        assets=assets,
+        asset_checks=build_quality_checks(PROJECT_ROOT, keys),
+        jobs=build_jobs(),
+        schedules=build_schedules(env),
+        sensors=[build_landing_sensor(env)],
+        resources={
+            "cdp": cdp,
+            "dbt": DbtCliResource(
+                project_dir=dbt_project, target=cdp.target, dbt_executable=dbt_executable()
+            ),
+        },
+        # The embedded DuckDB file has one writer at a time: run steps one after another.
+        executor=in_process_executor if cdp.target == "duckdb" else multiprocess_executor,
+    )
+
+
+defs = build_definitions()
