@@ -35,9 +35,9 @@ def build_definitions(env: Mapping[str, str] | None = None) -> Definitions:
         sensors=[build_landing_sensor(env)],
         resources={
             "cdp": cdp,
-            "dbt": DbtCliResource(
-                project_dir=dbt_project, target=cdp.target, dbt_executable=dbt_executable()
-            ),
+            # No --target: profiles.yml reads $CDP_TARGET as the manifest's parse did, so dbt
+            # can reuse its partial parse instead of parsing the project again on every run.
+            "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable()),
         },
         # The embedded DuckDB file has one writer at a time: run steps one after another.
         executor=in_process_executor if cdp.target == "duckdb" else multiprocess_executor,
