@@ -52,10 +52,10 @@ def compile_inline(sql: str, warehouse: Path) -> str:
     return json.loads(result.output)["compiled"]
 
 
-def postgres_or_skip(what: str) -> psycopg.Connection:
+def postgres_or_skip(untested: str) -> psycopg.Connection:
     """An autocommit connection to the test PostgreSQL (CDP_PG_*, default postgres@127.0.0.1:5432/test).
-    Unreachable: the test is skipped saying loudly that ``what`` is NOT tested on Postgres, or
-    fails when $CI is set, where Postgres must be there."""
+    Unreachable: the test is skipped with a reason ending in ``untested`` (what goes untested),
+    or fails when $CI is set, where Postgres must be there."""
     settings = postgres_settings()
     where = f"{settings['host']}:{settings['port']}"
     try:
@@ -63,4 +63,4 @@ def postgres_or_skip(what: str) -> psycopg.Connection:
     except psycopg.OperationalError as exc:
         if os.environ.get("CI"):
             raise AssertionError(f"CI is set but PostgreSQL at {where} is unreachable: {exc}") from exc
-        pytest.skip(f"PostgreSQL at {where} is unreachable: {what} NOT tested on Postgres")
+        pytest.skip(f"PostgreSQL at {where} is unreachable: {untested}")

@@ -271,11 +271,14 @@ def copy_to_postgres(warehouse: Path, pg: psycopg.Connection) -> None:
                     copy.write_row(row)
 
 
+UNTESTED = "the data quality suites are NOT tested on Postgres"
+
+
 @pytest.fixture(scope="module")
 def pg_template(built: Project) -> Iterator[str]:
     """A database of this module's own holding the sample, to clone per test."""
     name = f"cdp_quality_{os.getpid()}"
-    with postgres_or_skip("data quality suites are") as admin:
+    with postgres_or_skip(UNTESTED) as admin:
         admin.execute(f"drop database if exists {name} with (force)")
         admin.execute(f"create database {name}")
         try:
@@ -293,7 +296,7 @@ _clones = itertools.count()
 def pg(pg_template: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[psycopg.Connection]:
     """A private copy of the sample database, made the target: breaking it leaves others intact."""
     name = f"{pg_template}_{next(_clones)}"
-    with postgres_or_skip("data quality suites are") as admin:
+    with postgres_or_skip(UNTESTED) as admin:
         admin.execute(f"create database {name} template {pg_template}")
         try:
             monkeypatch.setenv("CDP_TARGET", "postgres")
