@@ -305,9 +305,10 @@ class _PostgresWarehouse:
 
     def __init__(self, project: Project, context: Any) -> None:
         settings = postgres_settings()
-        # Session time zone UTC, as the DuckDB profile: zone-less text cast to timestamptz is
-        # read as UTC, and timestamptz shows as UTC when made naive (see _naive_utc). Timestamp
-        # columns hold naive UTC already and compare with ``now`` as they are.
+        # Session time zone UTC, as in the DuckDB profile: in select expressions, zone-less text
+        # cast to timestamptz is read as UTC, and a timestamptz compared with a timestamp treats
+        # that as UTC. Timestamp columns hold naive UTC and compare with ``now`` as they are;
+        # timestamptz columns are made naive UTC (_naive_utc).
         options = "-c TimeZone=UTC"
         try:
             self.con = psycopg.connect(**settings, options=options, autocommit=True)
