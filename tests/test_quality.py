@@ -394,9 +394,7 @@ def test_timestamptz_compares_as_utc_on_postgres(
     ]
 
 
-def test_unknown_table_on_postgres_names_file_and_table(
-    built: Project, pg: psycopg.Connection, tmp_path: Path
-) -> None:
+def test_unknown_table_on_postgres_names_file_and_table(pg: psycopg.Connection, tmp_path: Path) -> None:
     path = write_suite(
         tmp_path,
         "tables:\n  raw.crm_contactz:\n    select:\n      updated_at: try_cast(updated_at as timestamp)\n"
@@ -404,7 +402,6 @@ def test_unknown_table_on_postgres_names_file_and_table(
         "      - {type: ExpectColumnValuesToNotBeNull, kwargs: {column: email}, severity: error}\n",
     )
     project = Project(tmp_path, tmp_path / "no-warehouse.duckdb")
-    (tmp_path / "dbt_project.yml").touch()
     expected = f"{path}: table 'raw.crm_contactz': cannot select updated_at, email: "
     with pytest.raises(CdpError, match=re.escape(expected) + '.*relation "raw.crm_contactz" does not exist'):
         run_quality(project, docs_dir=tmp_path / "docs")
