@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from cdp.dbt_runner import run_dbt
 from cdp.generate import GenerationResult, generate
 from cdp.load import load_landing
-from cdp.project import Project
+from cdp.project import Project, postgres_settings
 from cdp.source_config import raw_tables
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -48,3 +50,17 @@ def compile_inline(sql: str, warehouse: Path) -> str:
     )
     assert result.ok, result.output
     return json.loads(result.output)["compiled"]
+
+
+def postgres_or_skip(untested: str) -> psycopg.Connection:
+    """An autocommit connection to the test PostgreSQL (CDP_PG_*, default postgres@127.0.0.1:5432/test).
+    Unreachable: the test is skipped with a reason ending in ``untested`` (what goes untested),
+    or fails when $CI is set, where Postgres must be there."""
+    settings = postgres_settings()
+    where = f"{settings['host']}:{settings['port']}"
+    try:
+        return psycopg.connect(**settings, autocommit=True)
+    except psycopg.OperationalError as exc:
+        if os.environ.get("CI"):
+            raise AssertionError(f"CI is set but PostgreSQL at {where} is unreachable: {exc}") from exc
+        pytest.skip(f"PostgreSQL at {where} is unreachable: {untested}")

@@ -14,7 +14,7 @@ import pytest
 
 from cdp.clustering_bench import GraphProject, benchmark
 
-from .conftest import PROJECT_ROOT
+from .conftest import PROJECT_ROOT, postgres_or_skip
 
 
 @pytest.fixture
@@ -93,23 +93,9 @@ def test_benchmark_reports_figures_of_a_synthetic_identity_graph(tmp_path: Path)
     assert 1 <= figures.passes <= math.ceil(math.log2(1_000)) + 1
 
 
-def _postgres() -> psycopg.Connection | None:
-    try:
-        return psycopg.connect("host=127.0.0.1 port=5432 user=postgres dbname=test", autocommit=True)
-    except psycopg.OperationalError as exc:
-        if os.environ.get("CI"):
-            raise AssertionError(f"CI is set but PostgreSQL at 127.0.0.1:5432 is unreachable: {exc}") from exc
-        return None
-
-
 def test_the_materialization_runs_on_postgres(tmp_path: Path) -> None:
     """Same SQL on another adapter: chains, forests and an incremental run on PostgreSQL."""
-    pg = _postgres()
-    if pg is None:
-        pytest.skip(
-            "PostgreSQL at 127.0.0.1:5432 is unreachable: "
-            "the Postgres run of connected_components is NOT tested"
-        )
+    pg = postgres_or_skip("the Postgres run of connected_components is NOT tested")
     schema = f"cc_test_{os.getpid()}"
     graph = GraphProject(
         tmp_path / "pg_graph", PROJECT_ROOT, {"CDP_TARGET": "postgres", "CDP_PG_SCHEMA": schema}

@@ -25,6 +25,8 @@ from cdp.segments import compile_segments, load_segments, segment_report
 from cdp.segments.config import VOCABULARY_YAML, load_vocabulary
 from cdp.segments.predicate import PredicateError, check_predicate
 
+from .conftest import postgres_or_skip
+
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 COLUMNS = load_vocabulary(PROJECT_ROOT)
 
@@ -414,12 +416,7 @@ def hand_made(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[HandMa
     if request.param == "duckdb":
         yield HandMade(project, "duckdb")
         return
-    try:
-        psycopg.connect(POSTGRES).close()
-    except psycopg.OperationalError as exc:
-        if os.environ.get("CI"):
-            raise AssertionError(f"CI is set but PostgreSQL at 127.0.0.1:5432 is unreachable: {exc}") from exc
-        pytest.skip("PostgreSQL at 127.0.0.1:5432 is unreachable: segments are NOT tested on Postgres")
+    postgres_or_skip("segments are NOT tested on Postgres").close()
     # Schemas of this test's own (the project names schemas `customer` and `segments` as they are).
     suffix = f"_t{os.getpid()}"
     config = project.root / "dbt_project.yml"

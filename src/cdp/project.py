@@ -17,6 +17,19 @@ def dbt_target(env: dict[str, str] | None = None) -> str:
     return (env if env is not None else os.environ).get("CDP_TARGET", DEFAULT_TARGET)
 
 
+def postgres_settings(env: dict[str, str] | None = None) -> dict[str, str]:
+    """psycopg connection keywords from the env vars profiles.yml's postgres target reads
+    (same defaults: postgres@127.0.0.1:5432, no password, database test)."""
+    env = env if env is not None else os.environ
+    return {
+        "host": env.get("CDP_PG_HOST", "127.0.0.1"),
+        "port": env.get("CDP_PG_PORT", "5432"),
+        "user": env.get("CDP_PG_USER", "postgres"),
+        "password": env.get("CDP_PG_PASSWORD", ""),
+        "dbname": env.get("CDP_PG_DATABASE", "test"),
+    }
+
+
 @dataclass(frozen=True)
 class Project:
     root: Path  # folder holding dbt_project.yml and profiles.yml
