@@ -24,6 +24,7 @@ SEGMENT_FILES = AssetKey(["activation", "segment_files"])
 def segment_files(context: AssetExecutionContext, cdp: CdpResource) -> MaterializeResult:
     """One CSV per segment (segment_name, customer_id, refreshed_at) in $CDP_EXPORT_DIR/segments,
     mirroring the current membership: the local destination of the reverse-ETL step."""
+    cdp.require_duckdb("exporting segment files")
     segments = [declared.name for declared in load_segments(cdp.project.root)]
     files = export_segment_files(cdp.project.warehouse, cdp.exports / "segments", segments)
     sizes = {file.segment: file.rows for file in files}

@@ -69,6 +69,7 @@ def build_raw_tables(project_root: Path, target: str) -> AssetsDefinition:
     @multi_asset(specs=raw_table_specs(project_root, target), name="load_raw_tables")
     def load_raw_tables(context: AssetExecutionContext, cdp: CdpResource) -> Iterator[MaterializeResult]:
         """Load new landing files into the raw tables (files loaded before are skipped by hash)."""
+        cdp.require_duckdb("loading raw tables")
         tables = raw_tables(cdp.project.root)
         report = load_landing(cdp.landing, cdp.project.warehouse, tables)
         for identifier in tables:

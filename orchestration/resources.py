@@ -13,6 +13,7 @@ from pathlib import Path
 from dagster import ConfigurableResource
 
 from cdp.activation import DEFAULT_EXPORT_DIR
+from cdp.errors import CdpError
 from cdp.project import Project, dbt_target
 
 DEFAULT_LANDING = Path("data/landing")
@@ -41,6 +42,14 @@ class CdpResource(ConfigurableResource):
             export_dir=str(_under(project.root, env.get("CDP_EXPORT_DIR"), DEFAULT_EXPORT_DIR)),
             target=dbt_target(dict(env)),
         )
+
+    def require_duckdb(self, step: str) -> None:
+        """The loader and the segment files work on the DuckDB warehouse only, so far."""
+        if self.target != "duckdb":
+            raise CdpError(
+                f"{step} reads and writes the DuckDB warehouse only, but CDP_TARGET={self.target}: "
+                "unset CDP_TARGET to run the pipeline on DuckDB"
+            )
 
     @property
     def project(self) -> Project:

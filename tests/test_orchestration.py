@@ -168,6 +168,19 @@ def test_failed_blocking_raw_check_stops_every_downstream_asset(env: dict[str, s
     assert not (Path(env["CDP_EXPORT_DIR"]) / "segments").exists()
 
 
+def test_raw_load_on_another_target_stops_with_a_clear_error(
+    env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    generate(Path(env["CDP_LANDING_DIR"]), 50, 2)
+    monkeypatch.setenv("CDP_TARGET", "postgres")
+    result = run_job(definitions(), "incremental_build")
+    assert not result.success and materialized(result) == set()
+    failure = next(e for e in result.all_events if e.is_step_failure)
+    assert "loading raw tables reads and writes the DuckDB warehouse only, but CDP_TARGET=postgres" in str(
+        failure.step_failure_data.error
+    )
+
+
 def test_landing_sensor_requests_a_run_for_new_files(env: dict[str, str], tmp_path: Path) -> None:
     defs = definitions()
     sensor = defs.get_sensor_def("landing_sensor")
