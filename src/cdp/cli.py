@@ -173,6 +173,8 @@ def _print_demo(report: DemoReport, project: Project) -> None:
         folder = report.activation[0].path.parent
         members = sum(file.rows for file in report.activation)
         console.print(f"activation: {len(report.activation)} segment files, {members:,} members -> {folder}")
+    for run in report.syncs:
+        console.print(f"sync {_sync_line(run)} (details: cdp syncs)", highlight=False)
     console.print("timings: " + ", ".join(f"{k} {v:.1f}s" for k, v in report.timings.items()))
     console.print(f"warehouse: {project.warehouse} (open it with duckdb, or `cdp build` to rebuild)")
 
