@@ -6,16 +6,19 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
 
+from cdp.activation import DEFAULT_EXPORT_DIR
 from cdp.errors import SyncError
 from cdp.project import Project, dbt_target
 from cdp.sync.changes import Destination, DestinationUnavailable, RowChange
 from cdp.sync.config import DeclaredSync, load_syncs
 from cdp.sync.destinations import DESTINATION_TYPES
+from cdp.sync.destinations.file import FileConfig
 from cdp.sync.diff import PlannedRow, build_plan
 from cdp.sync.state import SyncRun, ensure_tables, record_batch, record_run
 
@@ -117,3 +120,14 @@ def _count(run: SyncRun, plan: list[PlannedRow]) -> None:
 
 def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
+
+
+def relocate_exports(declared: DeclaredSync, root: Path, exports: Path) -> DeclaredSync:
+    """``declared`` with a file destination under data/exports moved to ``exports`` (Dagster's
+    $CDP_EXPORT_DIR), so a private export folder keeps sync files with the segment files."""
+    config = declared.destination
+    default = root / DEFAULT_EXPORT_DIR
+    if not isinstance(config, FileConfig) or not config.path.is_relative_to(default):
+        return declared
+    moved = config.model_copy(update={"path": exports / config.path.relative_to(default)})
+    return replace(declared, destination=moved)
