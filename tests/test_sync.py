@@ -9,7 +9,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,7 @@ from cdp.sync.changes import BatchOutcome, DestinationUnavailable, RowChange
 from cdp.sync.config import CUSTOMER_MODELS_YAML, load_syncs
 from cdp.sync.destinations.file import FileConfig, FileDestination, read_rows
 from cdp.sync.destinations.postgres import PostgresConfig, PostgresDestination
-from cdp.sync.engine import find_sync, run_sync
+from cdp.sync.engine import find_sync, relocate_exports, run_sync
 
 from .conftest import postgres_or_skip
 
@@ -188,6 +188,16 @@ def test_the_shipped_example_is_valid() -> None:
     assert declared.sync.source.segment == "champions" and declared.sync.mode == "mirror"
     assert isinstance(declared.destination, FileConfig)
     assert declared.destination.path == PROJECT_ROOT / "data/exports/syncs/champions.csv"
+
+
+def test_dagster_moves_file_syncs_under_data_exports_to_its_export_dir(tmp_path: Path) -> None:
+    (declared,) = load_syncs(PROJECT_ROOT)
+    moved = relocate_exports(declared, PROJECT_ROOT, tmp_path)
+    assert isinstance(moved.destination, FileConfig)
+    assert moved.destination.path == tmp_path / "syncs/champions.csv"
+    elsewhere = declared.destination.model_copy(update={"path": tmp_path / "mine.csv"})
+    kept = relocate_exports(replace(declared, destination=elsewhere), PROJECT_ROOT, tmp_path / "x")
+    assert kept.destination == elsewhere
 
 
 # --- diff, consent and modes with the real file destination --------------------------------------
