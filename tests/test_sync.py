@@ -364,6 +364,20 @@ def test_unavailable_peer_stops_the_run_and_the_next_run_completes(wh: Warehouse
     assert [s for (s,) in statuses] == ["partial", "failed", "success", "success"]
 
 
+def test_a_destination_bug_is_recorded_as_a_failed_run_and_raised(wh: Warehouse) -> None:
+    wh.customer("ann")
+
+    class Broken(FlakyPeer):
+        def apply(self, changes: Sequence[RowChange]) -> BatchOutcome:
+            raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        wh.run(destination_factory=lambda _: Broken())
+    runs = wh.execute("select status, error_sample from activation.sync_runs")
+    assert runs == [("failed", "RuntimeError: boom")]
+    assert wh.run().rows_acknowledged == 1  # nothing was taken as delivered
+
+
 def test_mirror_deletes_send_only_the_key(wh: Warehouse) -> None:
     wh.customer("ann")
     peer = FlakyPeer()
@@ -394,6 +408,10 @@ def test_file_destination_round_trip_is_idempotent(tmp_path: Path, fmt: str) -> 
     expected_none = "" if fmt == "csv" else None
     assert rows == [{"id": "1", "email": "a@example.com"}, {"id": "3", "email": expected_none}]
     assert list((tmp_path / "out").iterdir()) == [tmp_path / f"out/x.{fmt}"]  # no temp file left
+    destination.apply([RowChange("1", "delete", {"id": "1"}), RowChange("3", "delete", {"id": "3"})])
+    assert read_rows(tmp_path / f"out/x.{fmt}", fmt) == []
+    if fmt == "csv":  # an emptied file keeps its header
+        assert (tmp_path / "out/x.csv").read_text().splitlines() == ["id,email"]
 
 
 # --- the Postgres destination ---------------------------------------------------------------------

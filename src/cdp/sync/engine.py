@@ -59,14 +59,20 @@ def run_sync(
         ensure_tables(con)
         plan = build_plan(con, declared)
         _count(run, plan)
-        if dry_run:
-            run.status = "dry_run"
-        elif plan:
-            _send(con, run, plan, destination_factory(declared), declared.key_field)
-        else:
-            run.status = "success"
-        run.finished_at = _now()
-        record_run(con, run)
+        try:
+            if dry_run:
+                run.status = "dry_run"
+            elif plan:
+                _send(con, run, plan, destination_factory(declared), declared.key_field)
+            else:
+                run.status = "success"
+        except Exception as exc:  # a bug or a setting error: still in the history, then raised
+            run.status = "partial" if run.rows_acknowledged else "failed"
+            run.error_sample = f"{type(exc).__name__}: {exc}"
+            raise
+        finally:
+            run.finished_at = _now()
+            record_run(con, run)
     return run
 
 

@@ -49,13 +49,17 @@ class FileDestination:
         return BatchOutcome(acknowledged=[change.key for change in changes])
 
     def _apply(self, changes: Sequence[RowChange]) -> None:
-        rows = {str(row[self.key_field]): row for row in read_rows(self.config.path, self.config.format)}
+        current = read_rows(self.config.path, self.config.format)
+        rows = {str(row[self.key_field]): row for row in current}
+        # Columns of the file and of the payloads: a file emptied by deletes keeps its header.
+        columns = [*current[0]] if current else []
         for change in changes:
+            columns.extend(name for name in change.payload if name not in columns)
             if change.operation == "delete":
                 rows.pop(change.key, None)
             elif change.operation == "upsert" or change.key not in rows:
                 rows[change.key] = dict(change.payload)
-        write_rows(self.config.path, self.config.format, [rows[key] for key in sorted(rows)])
+        write_rows(self.config.path, self.config.format, [rows[key] for key in sorted(rows)], columns)
 
     def close(self) -> None:
         pass
@@ -73,17 +77,18 @@ def read_rows(path: Path, fmt: str) -> list[Row]:
     return pq.read_table(path).to_pylist()
 
 
-def write_rows(path: Path, fmt: str, rows: list[Row]) -> None:
+def write_rows(path: Path, fmt: str, rows: list[Row], columns: list[str]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".partial")
-    columns = list(dict.fromkeys(name for row in rows for name in row))
     if fmt == "csv":
         with partial.open("w", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=columns)
+            writer = csv.DictWriter(handle, fieldnames=columns, extrasaction="ignore")
             writer.writeheader()
             writer.writerows(rows)
     elif fmt == "jsonl":
-        partial.write_text("".join(json.dumps(row, default=str) + "\n" for row in rows))
+        partial.write_text(
+            "".join(json.dumps({c: row.get(c) for c in columns}, default=str) + "\n" for row in rows)
+        )
     else:
         pq.write_table(pa.Table.from_pylist([{c: row.get(c) for c in columns} for row in rows]), partial)
     partial.replace(path)
