@@ -10,7 +10,7 @@ from dagster import Definitions, in_process_executor, multiprocess_executor
 from dagster_dbt import DbtCliResource
 
 from cdp.dbt_runner import dbt_executable
-from orchestration.activation import segment_files
+from orchestration.activation import build_sync_assets, segment_files
 from orchestration.automation import build_jobs, build_landing_sensor, build_schedules
 from orchestration.dbt_models import build_dbt_models
 from orchestration.landing import build_raw_tables, landing_files
@@ -24,7 +24,7 @@ def build_definitions(env: Mapping[str, str] | None = None) -> Definitions:
     cdp = CdpResource.from_env(PROJECT_ROOT, env)
     dbt_models = build_dbt_models()
     raw = build_raw_tables(PROJECT_ROOT, cdp.target)
-    assets = [landing_files, raw, dbt_models, segment_files]
+    assets = [landing_files, raw, dbt_models, segment_files, *build_sync_assets(PROJECT_ROOT)]
     keys = [key for definition in (raw, dbt_models) for key in definition.keys]
 
     return Definitions(

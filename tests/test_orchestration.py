@@ -83,6 +83,13 @@ def test_definitions_graph_jobs_and_schedules(env: dict[str, str]) -> None:
         "segments/segment_membership",
         "customer/customer_360",
     }
+    # One asset per declared sync, after its source (syncs/customer_syncs.yml: champions).
+    sync = specs["activation/sync_champions"]
+    assert {dep.asset_key.to_user_string() for dep in sync.deps} == {
+        "segments/segment__champions",
+        "customer/customer_360",
+    }
+    assert sync.group_name == "activation"
     checks = defs.resolve_asset_graph().asset_check_keys
     gx = {check.asset_key.to_user_string() for check in checks if check.name == "great_expectations"}
     assert {"raw/crm_contacts", "customer/customer_360", "segments/segment_membership"} <= gx

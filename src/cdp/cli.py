@@ -31,6 +31,7 @@ from cdp.segments import SegmentReport, compile_segments, load_segments, segment
 from cdp.segments.compile import CompileResult, target_dialect
 from cdp.source_config import raw_tables
 from cdp.summary import CustomerSummary
+from cdp.sync import SyncRun, find_sync, last_runs, load_syncs, run_sync
 
 app = typer.Typer(
     help="Warehouse-native customer data platform.", no_args_is_help=True, pretty_exceptions_enable=False
@@ -172,6 +173,8 @@ def _print_demo(report: DemoReport, project: Project) -> None:
         folder = report.activation[0].path.parent
         members = sum(file.rows for file in report.activation)
         console.print(f"activation: {len(report.activation)} segment files, {members:,} members -> {folder}")
+    for run in report.syncs:
+        console.print(f"sync {_sync_line(run)} (details: cdp syncs)", highlight=False)
     console.print("timings: " + ", ".join(f"{k} {v:.1f}s" for k, v in report.timings.items()))
     console.print(f"warehouse: {project.warehouse} (open it with duckdb, or `cdp build` to rebuild)")
 
@@ -526,6 +529,62 @@ def _print_segments(report: SegmentReport) -> None:
         for pair in report.overlaps:
             overlaps.add_row(pair.segment_a, pair.segment_b, f"{pair.both:,}", f"{pair.jaccard:.3f}")
         console.print(overlaps)
+
+
+@app.command()
+def sync(
+    name: Annotated[str | None, typer.Argument(help="The sync to run (see `cdp syncs`).")] = None,
+    run_all: Annotated[bool, typer.Option("--all", help="Run every declared sync.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan; send nothing.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the runs as JSON.")] = False,
+    project_dir: ProjectDir = None,
+    warehouse: Warehouse = None,
+) -> None:
+    """Send a declared sync's changes (syncs/*.yml) to its destination; exit 1 unless all arrived."""
+    project = Project.discover(project_dir, warehouse)
+    if (name is None) == (not run_all):
+        raise CdpError("give one sync name, or --all (declared syncs: `cdp syncs`)")
+    declared = load_syncs(project.root) if run_all else [find_sync(project.root, name or "")]
+    runs = [run_sync(project, one, dry_run=dry_run) for one in declared]
+    if as_json:
+        typer.echo(json.dumps([run.to_dict() for run in runs], indent=2))
+    else:
+        for run in runs:
+            console.print(_sync_line(run), highlight=False)
+    failed = [run for run in runs if run.status in ("failed", "partial")]
+    if failed:
+        raise CdpError(
+            "; ".join(f"sync {run.sync_name}: {run.status} ({run.error_sample})" for run in failed)
+        )
+
+
+def _sync_line(run: SyncRun) -> str:
+    counts = f"{run.inserts:,} new, {run.updates:,} changed, {run.deletes:,} removed"
+    if run.status == "dry_run":
+        keys = ", ".join(run.first_keys) + (", ..." if run.rows_planned > len(run.first_keys) else "")
+        first = f": {keys}" if keys else ""
+        return f"{run.sync_name}: dry run, would send {run.rows_planned:,} rows ({counts}){first}"
+    return (
+        f"{run.sync_name}: {run.status}, {run.rows_planned:,} rows planned ({counts}), "
+        f"{run.rows_acknowledged:,} acknowledged, {run.rows_rejected:,} rejected"
+    )
+
+
+@app.command("syncs")
+def list_syncs(project_dir: ProjectDir = None, warehouse: Warehouse = None) -> None:
+    """List the syncs declared in syncs/*.yml with their last run."""
+    project = Project.discover(project_dir, warehouse)
+    runs = last_runs(project.warehouse)
+    table = Table("sync", "source", "mode", "purpose", "destination", "schedule", "last run", title="Syncs")
+    for declared in load_syncs(project.root):
+        one = declared.sync
+        source = f"segment {one.source.segment}" if one.source.segment else "customer_360"
+        finished, status = runs.get(declared.name, (None, "never"))
+        last = f"{status} at {finished:%Y-%m-%d %H:%M}" if finished else status
+        table.add_row(
+            declared.name, source, one.mode, one.purpose, one.destination["type"], one.schedule or "", last
+        )
+    console.print(table)
 
 
 def main() -> None:

@@ -32,3 +32,11 @@ class SegmentError(ConfigError):
 
 class QualityCheckFailed(CdpError):
     """An error-severity data quality expectation (expectations/*.yml) failed."""
+
+
+class SyncConfigError(ConfigError):
+    """A sync declaration (syncs/*.yml) is invalid."""
+
+
+class SyncError(CdpError):
+    """A sync could not run (wrong target, missing source tables, unknown sync)."""

@@ -1,5 +1,5 @@
 """The main job on the embedded warehouse: generate -> load -> dbt build -> quality checks ->
-segment files for a local destination -> summary. The Dagster code location runs the same steps
+segment files for a local destination -> file syncs -> summary. The Dagster code location runs the same steps
 as assets (orchestration/)."""
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from cdp.summary import (
     identity_summary,
     staging_counts,
 )
+from cdp.sync import SyncRun, load_syncs, run_sync
 
 
 @dataclass
@@ -47,6 +48,7 @@ class DemoReport:
     segment_sizes: SegmentReport | None = None
     quality: QualityReport | None = None  # expectations/*.yml, checked after dbt build
     activation: list[SegmentFile] = field(default_factory=list)  # written only if quality passed
+    syncs: list[SyncRun] = field(default_factory=list)  # the file-type syncs of syncs/*.yml, idem
 
 
 def landing_is_current(landing: Path, people: int, seed: int) -> bool:
@@ -105,6 +107,15 @@ def run_demo(
         names = [declared.name for declared in report.segments.segments]
         report.activation = export_segment_files(project.warehouse, exports, names)
         report.timings["activation"] = time.perf_counter() - start
+
+        start = time.perf_counter()
+        # Only local files: the demo must not reach out to databases or APIs of syncs/*.yml.
+        local = [
+            declared for declared in load_syncs(project.root) if declared.sync.destination["type"] == "file"
+        ]
+        progress(f"syncs: {len(local)} file sync(s) of syncs/*.yml (history: activation.sync_runs)")
+        report.syncs = [run_sync(project, declared) for declared in local]
+        report.timings["syncs"] = time.perf_counter() - start
 
     report.staging = staging_counts(project.warehouse, tables)
     report.segment_sizes = segment_report(project.warehouse, [s.name for s in report.segments.segments])
