@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pydantic import BaseModel
 
 from cdp.sync.changes import Destination
-from cdp.sync.destinations import http
+from cdp.sync.destinations import ad_audience, http
 
 
 @dataclass(frozen=True)
@@ -19,4 +19,5 @@ class DestinationType:
 
 DESTINATION_TYPES: dict[str, DestinationType] = {
     "http": DestinationType(http.HttpDestinationConfig, http.create),
+    "ad_audience": DestinationType(ad_audience.AdAudienceConfig, ad_audience.create),
 }
