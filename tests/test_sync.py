@@ -148,7 +148,7 @@ def destination_rows(wh: Warehouse, path: str = "out/champs.jsonl", fmt: str = "
         ),
         (
             {"destination": {"type": "carrier"}},
-            "destination.type: unknown type 'carrier' (known: file, postgres)",
+            "destination.type: unknown type 'carrier' (known: ad_audience, file, http, postgres)",
         ),
         (
             {"destination": {"type": "file", "path": "x.csv", "format": "xls"}},

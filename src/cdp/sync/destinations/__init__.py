@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cdp.sync.changes import Destination
+from cdp.sync.destinations import ad_audience, http
 from cdp.sync.destinations.base import DestinationConfig
 from cdp.sync.destinations.file import FileConfig, FileDestination
 from cdp.sync.destinations.postgres import PostgresConfig, PostgresDestination
@@ -22,6 +23,8 @@ class DestinationType:
 DESTINATION_TYPES: dict[str, DestinationType] = {
     "file": DestinationType(FileConfig, FileDestination),
     "postgres": DestinationType(PostgresConfig, PostgresDestination),
+    "http": DestinationType(http.HttpDestinationConfig, http.create),
+    "ad_audience": DestinationType(ad_audience.AdAudienceConfig, ad_audience.create),
 }
 
 __all__ = ["DESTINATION_TYPES", "DestinationConfig", "DestinationType"]
