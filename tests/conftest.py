@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
+from pytest_httpserver import HTTPServer
 
 from cdp.dbt_runner import run_dbt
 from cdp.generate import GenerationResult, generate
@@ -64,3 +66,14 @@ def postgres_or_skip(untested: str) -> psycopg.Connection:
         if os.environ.get("CI"):
             raise AssertionError(f"CI is set but PostgreSQL at {where} is unreachable: {exc}") from exc
         pytest.skip(f"PostgreSQL at {where} is unreachable: {untested}")
+
+
+@pytest.fixture
+def threaded_httpserver() -> Iterator[HTTPServer]:
+    """A server that answers requests in parallel: the resend after a timeout must not queue
+    behind the still-sleeping first request (which would time out the resend too)."""
+    server = HTTPServer(threaded=True)
+    server.start()
+    yield server
+    server.clear()
+    server.stop()

@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import json
 import math
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
@@ -25,49 +23,9 @@ from cdp.errors import ConfigError
 from cdp.sync.changes import DestinationUnavailable, RowChange
 from cdp.sync.destinations import DESTINATION_TYPES
 from cdp.sync.destinations.http import HttpDestination, HttpDestinationConfig
+from tests.http_peer import FakePeer
 
 PATH = "/contacts"
-
-
-@dataclass
-class FakePeer:
-    """Scripted failures first (one per request), then idempotent processing by key."""
-
-    failures: list[Any] = field(default_factory=list)
-    reject: dict[str, str] = field(default_factory=dict)  # key -> reason, answered per row
-    arrivals: list[float] = field(default_factory=list)  # monotonic time of every request
-    requests: list[dict[str, Any]] = field(default_factory=list)  # every body received
-    processed: list[dict[str, Any]] = field(default_factory=list)  # bodies the peer applied
-    store: dict[str, dict[str, Any]] = field(default_factory=dict)
-    headers: list[dict[str, str]] = field(default_factory=list)
-
-    def __call__(self, request: Request) -> Response:
-        self.arrivals.append(time.monotonic())
-        body = json.loads(request.get_data())
-        self.requests.append(body)
-        self.headers.append(dict(request.headers))
-        failure = self.failures.pop(0) if self.failures else None
-        if isinstance(failure, Response):
-            return failure
-        self._apply(body)
-        if isinstance(failure, float):  # processed, but the answer comes too late
-            time.sleep(failure)
-        rejected = [
-            {"key": row["key"], "reason": self.reject[row["key"]]}
-            for row in body["rows"]
-            if row["key"] in self.reject
-        ]
-        return Response(json.dumps({"rejected": rejected}), content_type="application/json")
-
-    def _apply(self, body: dict[str, Any]) -> None:
-        self.processed.append(body)
-        for row in body["rows"]:
-            if row["key"] in self.reject:
-                continue
-            if body["operation"] == "delete":
-                self.store.pop(row["key"], None)
-            else:
-                self.store[row["key"]] = row
 
 
 @pytest.fixture
@@ -76,17 +34,6 @@ def peer(httpserver: HTTPServer) -> Iterator[FakePeer]:
     httpserver.expect_request(PATH).respond_with_handler(fake)
     yield fake
     httpserver.check_assertions()
-
-
-@pytest.fixture
-def threaded_httpserver() -> Iterator[HTTPServer]:
-    """A server that answers requests in parallel: the resend after a timeout must not queue
-    behind the still-sleeping first request (which would time out the resend too)."""
-    server = HTTPServer(threaded=True)
-    server.start()
-    yield server
-    server.clear()
-    server.stop()
 
 
 def make(httpserver: HTTPServer, **options: Any) -> HttpDestination:
