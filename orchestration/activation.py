@@ -6,7 +6,6 @@ when a marts check fails with an error, nothing is activated in that run.
 """
 
 # No `from __future__ import annotations`: Dagster reads these functions' type hints at runtime.
-from pathlib import Path
 from typing import Any
 
 from dagster import (
@@ -21,7 +20,7 @@ from dagster import (
 
 from cdp.activation import export_segment_files
 from cdp.segments.config import load_segments
-from cdp.sync import DeclaredSync, SyncRun, load_syncs, run_sync
+from cdp.sync import DeclaredSync, SyncRun, run_sync
 from cdp.sync.engine import relocate_exports
 from orchestration.resources import CdpResource
 from orchestration.translator import relation_key
@@ -99,7 +98,10 @@ def _metadata(run: SyncRun) -> dict[str, Any]:
     }
 
 
-def build_sync_assets(project_root: Path) -> list[AssetsDefinition]:
-    """One asset per sync declared in syncs/*.yml; an invalid declaration stops the code location
-    from loading with the file, sync and field named."""
-    return [build_sync_asset(declared) for declared in load_syncs(project_root)]
+def sync_asset_key(declared: DeclaredSync) -> AssetKey:
+    return AssetKey(["activation", f"sync_{declared.name}"])
+
+
+def build_sync_assets(syncs: list[DeclaredSync]) -> list[AssetsDefinition]:
+    """One asset per sync declared in syncs/*.yml."""
+    return [build_sync_asset(declared) for declared in syncs]

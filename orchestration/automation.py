@@ -29,7 +29,10 @@ from dagster import (
 )
 
 from cdp.load import landing_files
+from cdp.segments.config import cron_for
 from cdp.source_config import raw_tables
+from cdp.sync.config import DeclaredSync
+from orchestration.activation import sync_asset_key
 from orchestration.dbt_models import DBT_ASSETS_OP, DbtBuildConfig
 from orchestration.landing import LANDING_FILES
 from orchestration.resources import CdpResource
@@ -76,6 +79,32 @@ def build_schedules(env: Mapping[str, str]) -> list[ScheduleDefinition]:
             default_status=status,
         ),
     ]
+
+
+def build_sync_schedules(syncs: list[DeclaredSync], env: Mapping[str, str]) -> tuple[list[Any], list[Any]]:
+    """A job running one sync's asset, and its schedule, for every sync with a ``schedule``
+    (hourly, daily and weekly run at minute 0 / 04:00 UTC, after the daily full build)."""
+    status = DefaultScheduleStatus.RUNNING if _automation_on(env) else DefaultScheduleStatus.STOPPED
+    jobs, schedules = [], []
+    for declared in syncs:
+        if not declared.sync.schedule:
+            continue
+        job = define_asset_job(
+            f"sync_{declared.name}",
+            selection=AssetSelection.assets(sync_asset_key(declared)),
+            description=f"Sync {declared.name} on its own (schedule: {declared.sync.schedule}).",
+        )
+        jobs.append(job)
+        schedules.append(
+            ScheduleDefinition(
+                name=f"sync_{declared.name}_schedule",
+                job=job,
+                cron_schedule=cron_for(declared.sync.schedule),
+                execution_timezone="UTC",
+                default_status=status,
+            )
+        )
+    return jobs, schedules
 
 
 def build_landing_sensor(env: Mapping[str, str]) -> SensorDefinition:

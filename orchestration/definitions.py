@@ -10,8 +10,9 @@ from dagster import Definitions, in_process_executor, multiprocess_executor
 from dagster_dbt import DbtCliResource
 
 from cdp.dbt_runner import dbt_executable
+from cdp.sync.config import load_syncs
 from orchestration.activation import build_sync_assets, segment_files
-from orchestration.automation import build_jobs, build_landing_sensor, build_schedules
+from orchestration.automation import build_jobs, build_landing_sensor, build_schedules, build_sync_schedules
 from orchestration.dbt_models import build_dbt_models
 from orchestration.landing import build_raw_tables, landing_files
 from orchestration.project import PROJECT_ROOT, dbt_project
@@ -24,14 +25,17 @@ def build_definitions(env: Mapping[str, str] | None = None) -> Definitions:
     cdp = CdpResource.from_env(PROJECT_ROOT, env)
     dbt_models = build_dbt_models()
     raw = build_raw_tables(PROJECT_ROOT, cdp.target)
-    assets = [landing_files, raw, dbt_models, segment_files, *build_sync_assets(PROJECT_ROOT)]
+    # An invalid syncs/*.yml stops the code location from loading, naming file, sync and field.
+    syncs = load_syncs(PROJECT_ROOT)
+    assets = [landing_files, raw, dbt_models, segment_files, *build_sync_assets(syncs)]
     keys = [key for definition in (raw, dbt_models) for key in definition.keys]
+    sync_jobs, sync_schedules = build_sync_schedules(syncs, env)
 
     return Definitions(
         assets=assets,
         asset_checks=build_quality_checks(PROJECT_ROOT, keys),
-        jobs=build_jobs(),
-        schedules=build_schedules(env),
+        jobs=[*build_jobs(), *sync_jobs],
+        schedules=[*build_schedules(env), *sync_schedules],
         sensors=[build_landing_sensor(env)],
         resources={
             "cdp": cdp,

@@ -104,6 +104,12 @@ def test_definitions_graph_jobs_and_schedules(env: dict[str, str]) -> None:
     assert schedules == {
         "daily_full_build": ("0 3 * * *", "full_build"),
         "hourly_incremental_build": ("0 * * * *", "incremental_build"),
+        # syncs/customer_syncs.yml: champions, schedule daily
+        "sync_champions_schedule": ("0 4 * * *", "sync_champions"),
+    }
+    sync_job = defs.resolve_job_def("sync_champions")
+    assert {k.to_user_string() for k in sync_job.asset_layer.executable_asset_keys} >= {
+        "activation/sync_champions"
     }
 
 

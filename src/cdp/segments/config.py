@@ -20,6 +20,8 @@ VOCABULARY_MODEL = "segment_customer_attributes"
 # Postgres cuts identifiers at 63 characters; models are named segment__<name>.
 MAX_NAME_LENGTH = 63 - len("segment__")
 REFRESH_KEYWORDS = ("hourly", "daily", "weekly")
+# The keywords as cron: daily and weekly at 04:00 UTC, after the 03:00 UTC full build.
+_KEYWORD_CRON = {"hourly": "0 * * * *", "daily": "0 4 * * *", "weekly": "0 4 * * 1"}
 
 _MONTHS = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
 _DAYS = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"]
@@ -32,6 +34,11 @@ _CRON_FIELDS: list[tuple[str, int, int, list[str]]] = [
     ("day of week", 0, 7, _DAYS),
 ]
 _CRON_PART = re.compile(r"^(?P<range>\*|[a-z0-9]+(-[a-z0-9]+)?)(/(?P<step>[0-9]+))?$")
+
+
+def cron_for(refresh: str) -> str:
+    """``hourly``/``daily``/``weekly`` as a cron expression; a cron expression unchanged."""
+    return _KEYWORD_CRON.get(refresh, refresh)
 
 
 def check_cron(expression: str) -> None:
