@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from cdp.declarations import read_declarations
 from cdp.errors import SegmentError
 from cdp.segments.predicate import PredicateError, check_predicate
 
@@ -126,7 +126,9 @@ def load_segments(root: Path, dialect: str = "duckdb") -> list[DeclaredSegment]:
     files = sorted([*folder.glob("*.yml"), *folder.glob("*.yaml")]) if folder.is_dir() else []
     for path in files:
         relative = path.relative_to(root)
-        for segment in _read_file(path, relative):
+        for segment in read_declarations(
+            path, relative, "segments", Segment, SegmentError, "name, description and predicate"
+        ):
             where = f"{relative}: segment '{segment.name}'"
             if segment.name in seen:
                 raise SegmentError(f"{where}: name: already declared in {seen[segment.name]}")
@@ -137,31 +139,3 @@ def load_segments(root: Path, dialect: str = "duckdb") -> list[DeclaredSegment]:
                 raise SegmentError(f"{where}: predicate: {exc}") from None
             declared.append(DeclaredSegment(segment, relative))
     return declared
-
-
-def _read_file(path: Path, relative: Path) -> list[Segment]:
-    try:
-        document: Any = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
-        raise SegmentError(f"{relative}: not valid YAML: {' '.join(str(exc).split())}") from None
-    if not isinstance(document, dict) or set(document) != {"segments"}:
-        raise SegmentError(f"{relative}: expected one top-level key `segments:` holding a list of segments")
-    entries = document["segments"] or []
-    if not isinstance(entries, list):
-        raise SegmentError(f"{relative}: `segments:` must be a list of segments")
-    segments = []
-    for position, entry in enumerate(entries, start=1):
-        label = entry.get("name") if isinstance(entry, dict) else None
-        where = f"{relative}: segment '{label}'" if label else f"{relative}: segment #{position}"
-        if not isinstance(entry, dict):
-            raise SegmentError(f"{where}: expected a mapping with name, description and predicate")
-        try:
-            segments.append(Segment.model_validate(entry))
-        except ValidationError as exc:
-            error = exc.errors()[0]
-            field = ".".join(str(part) for part in error["loc"]) or "segment"
-            message = error["msg"].removeprefix("Value error, ")
-            if error["type"] == "string_pattern_mismatch":
-                message = "must be lowercase snake_case (a-z, 0-9, _), starting with a letter"
-            raise SegmentError(f"{where}: {field}: {message}") from None
-    return segments

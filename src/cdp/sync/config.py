@@ -10,6 +10,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from cdp.declarations import first_error, read_declarations
 from cdp.errors import SyncConfigError
 from cdp.segments.config import check_cron, load_segments
 from cdp.sync.destinations import DESTINATION_TYPES, DestinationConfig
@@ -111,7 +112,9 @@ def load_syncs(root: Path) -> list[DeclaredSync]:
     seen: dict[str, Path] = {}
     for path in files:
         relative = path.relative_to(root)
-        for sync in _read_file(path, relative):
+        for sync in read_declarations(
+            path, relative, "syncs", Sync, SyncConfigError, "name, source, fields, mode, purpose, destination"
+        ):
             where = f"{relative}: sync '{sync.name}'"
             if sync.name in seen:
                 raise SyncConfigError(f"{where}: name: already declared in {seen[sync.name]}")
@@ -167,43 +170,9 @@ def _destination(sync: Sync, where: str) -> DestinationConfig:
     try:
         return DESTINATION_TYPES[kind].config.model_validate(sync.destination)
     except ValidationError as exc:
-        raise SyncConfigError(f"{where}: {_first_error(exc, 'destination')}") from None
+        raise SyncConfigError(f"{where}: {first_error(exc, 'destination', fallback='sync')}") from None
 
 
 def _hint(name: str, candidates: list[str]) -> str:
     close = difflib.get_close_matches(name, candidates, n=3, cutoff=0.6)
     return f" (did you mean {', '.join(close)}?)" if close else ""
-
-
-def _first_error(exc: ValidationError, prefix: str = "") -> str:
-    error = exc.errors()[0]
-    field = ".".join(str(part) for part in (prefix, *error["loc"]) if part != "") or "sync"
-    message = error["msg"].removeprefix("Value error, ")
-    if error["type"] == "string_pattern_mismatch":
-        message = "must be lowercase snake_case (a-z, 0-9, _), starting with a letter"
-    return f"{field}: {message}"
-
-
-def _read_file(path: Path, relative: Path) -> list[Sync]:
-    try:
-        document: Any = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
-        raise SyncConfigError(f"{relative}: not valid YAML: {' '.join(str(exc).split())}") from None
-    if not isinstance(document, dict) or set(document) != {"syncs"}:
-        raise SyncConfigError(f"{relative}: expected one top-level key `syncs:` holding a list of syncs")
-    entries = document["syncs"] or []
-    if not isinstance(entries, list):
-        raise SyncConfigError(f"{relative}: `syncs:` must be a list of syncs")
-    syncs = []
-    for position, entry in enumerate(entries, start=1):
-        label = entry.get("name") if isinstance(entry, dict) else None
-        where = f"{relative}: sync '{label}'" if label else f"{relative}: sync #{position}"
-        if not isinstance(entry, dict):
-            raise SyncConfigError(
-                f"{where}: expected a mapping with name, source, fields, mode, purpose, destination"
-            )
-        try:
-            syncs.append(Sync.model_validate(entry))
-        except ValidationError as exc:
-            raise SyncConfigError(f"{where}: {_first_error(exc)}") from None
-    return syncs
