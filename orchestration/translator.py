@@ -3,7 +3,8 @@
 Keys are ``[schema, table]`` (``raw/crm_contacts``, ``customer/customer_360``), the names an
 analyst sees in the warehouse and the ones the Great Expectations suites use, so a suite's
 table is an asset key without a mapping table. Groups are the schemas, except the predictive
-models, which get their own group so operators see where model fitting happens.
+models of the customer schema, which get their own group so operators see where model fitting
+happens (the bi view of the predictions, bi/customer_predictions, stays in group bi).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ class CdpDbtTranslator(DagsterDbtTranslator):
         return relation_key(dbt_resource_props["schema"], table or dbt_resource_props["name"])
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
-        if "predict" in dbt_resource_props["name"]:
+        schema = dbt_resource_props["schema"]
+        if schema == "customer" and "predict" in dbt_resource_props["name"]:
             return "predictions"
-        return dbt_resource_props["schema"]
+        return schema

@@ -27,7 +27,7 @@ from cdp.project import Project
 from cdp.quality import RESULTS_TABLE
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-DBT_GROUPS = {"staging", "identity", "customer", "predictions", "segments"}
+DBT_GROUPS = {"staging", "identity", "customer", "predictions", "segments", "bi"}
 
 
 @pytest.fixture(scope="module")
@@ -79,6 +79,22 @@ def test_definitions_graph_jobs_and_schedules(env: dict[str, str]) -> None:
     assert "raw/crm_contacts" in specs["staging/base_crm__contacts"].deps[0].asset_key.to_user_string()
     assert {spec.group_name for spec in specs.values()} == {"landing", "raw", "activation", *DBT_GROUPS}
     assert specs["customer/customer_predictions"].group_name == "predictions"
+    # The bi views are keyed by their alias (bi_customer_360 -> bi/customer_360), all in group bi.
+    bi = {key for key, spec in specs.items() if spec.group_name == "bi"}
+    assert bi == {
+        f"bi/{mart}"
+        for mart in (
+            "customer_360",
+            "customer_rfm",
+            "customer_predictions",
+            "customer_events",
+            "segment_membership",
+            "segment_membership_history",
+        )
+    }
+    assert {dep.asset_key.to_user_string() for dep in specs["bi/customer_360"].deps} == {
+        "customer/customer_360"
+    }
     assert {dep.asset_key.to_user_string() for dep in specs["activation/segment_files"].deps} == {
         "segments/segment_membership",
         "customer/customer_360",
