@@ -34,7 +34,7 @@ from cdp.privacy.tombstones import (
     register_functions,
     sha256_text,
 )
-from cdp.project import Project
+from cdp.project import Project, dbt_target
 from cdp.sync.config import load_syncs
 from cdp.sync.state import DEAD_LETTERS, STATE
 from cdp.warehouse import table_exists
@@ -89,6 +89,9 @@ class ErasureResult:
 
 def erase(project: Project, ref: SubjectRef, reason: str | None = None) -> ErasureResult:
     """Erases the person ``ref`` names; raises SubjectNotFound (after recording the request)."""
+    target = dbt_target()
+    if target != "duckdb":  # the raw deletes and log clean-up below speak DuckDB
+        raise ErasureError(f"erasure runs on the DuckDB warehouse only, but CDP_TARGET={target}")
     if not project.warehouse.exists():
         raise ErasureError(f"{project.warehouse} does not exist: nothing to erase from")
     normalizer = project_normalizer(project.root)
@@ -118,6 +121,7 @@ def erase(project: Project, ref: SubjectRef, reason: str | None = None) -> Erasu
         _scrub_sync_state(con, project, sync_keys, subject.customer_ids, result)
         result.status = "completed"
         _finish(con, result)
+        con.execute("checkpoint")  # write the deletions into the database file now, not at some later close
     return result
 
 
