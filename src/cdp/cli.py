@@ -87,6 +87,8 @@ def load(
 
     def report(file: FileLoad) -> None:
         state = "[dim]already loaded, skipped[/]" if file.skipped else f"{file.rows:,} rows"
+        if file.withheld:
+            state += f", {file.withheld:,} withheld (erased people)"
         console.print(f"  {file.table:<20} {file.file.name}: {state}")
 
     result = load_landing(landing, project.warehouse, raw_tables(project.root), on_file=report)
