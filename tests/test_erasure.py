@@ -384,6 +384,7 @@ def test_unknown_subject_exits_1_changes_nothing_and_is_recorded_not_found(
     )
     assert result.returncode == 1
     assert "no customer" in result.stderr and "nothing was erased" in result.stderr
+    assert "recorded as not_found" in result.stderr and len(result.stderr.strip().splitlines()) == 1
     assert fetch(project, counts) == before
     rows = fetch(
         project,
@@ -430,3 +431,36 @@ def test_python_normalisation_matches_staging_for_every_email_and_phone(built: P
             if (normalizer.canonical_email(r[0]), normalizer.phone_e164(r[1], r[2])) != (r[3], r[4])
         ]
         assert wrong == [], f"{raw}: {wrong[:5]}"
+
+
+def test_a_shared_inbox_is_refused_recorded_ambiguous_and_nothing_changes(
+    built: Project, tmp_path: Path
+) -> None:
+    project = project_copy(built, tmp_path)
+    # An email identity stopped linking (a household inbox) carried by records of several customers.
+    shared = fetch(
+        project,
+        """select i.identifier_value from identity.int_identity__record_identifiers i
+           join identity.customer_records r using (source_table, record_id)
+           where i.identifier_type = 'email' and i.identifier_value not in
+               (select identifier_value from identity.customer_identifiers where identifier_type = 'email')
+           group by 1 having count(distinct r.customer_id) > 1 order by 1 limit 1""",
+    )[0][0]
+    counts = "select count(*) from raw.crm_contacts union all select count(*) from raw.shop_orders"
+    before = fetch(project, counts)
+    result = cdp(
+        "erase",
+        "--email",
+        shared,
+        "--project-dir",
+        str(project.root),
+        "--warehouse",
+        str(project.warehouse),
+        cwd=project.root,
+    )
+    assert result.returncode == 1
+    assert "shared by" in result.stderr and "--customer-id" in result.stderr
+    assert "recorded as ambiguous" in result.stderr
+    assert fetch(project, counts) == before
+    assert fetch(project, "select status from privacy.erasure_requests") == [("ambiguous",)]
+    assert fetch(project, "select count(*) from privacy.erasure_tombstones") == [(0,)]

@@ -143,7 +143,7 @@ def _resolve_or_record(
         result.status = "not_found" if isinstance(exc, SubjectNotFound) else "ambiguous"
         _record_request(con, ref, normalizer, result, reason, Subject([]))
         _finish(con, result)
-        raise
+        raise type(exc)(f"{exc} (request {result.request_id} recorded as {result.status})") from exc
 
 
 def _record_request(
