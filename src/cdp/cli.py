@@ -25,6 +25,8 @@ from cdp.generate import generate as generate_data
 from cdp.generate.run import DEFAULT_AS_OF
 from cdp.load import FileLoad, load_landing
 from cdp.pipeline import DemoReport, run_demo
+from cdp.privacy.erase import erase as erase_subject
+from cdp.privacy.subject import SubjectRef
 from cdp.project import Project
 from cdp.quality import QualityReport, run_quality
 from cdp.segments import SegmentReport, compile_segments, load_segments, segment_report
@@ -85,12 +87,15 @@ def load(
 
     def report(file: FileLoad) -> None:
         state = "[dim]already loaded, skipped[/]" if file.skipped else f"{file.rows:,} rows"
+        if file.withheld:
+            state += f", {file.withheld:,} withheld (erased people)"
         console.print(f"  {file.table:<20} {file.file.name}: {state}")
 
     result = load_landing(landing, project.warehouse, raw_tables(project.root), on_file=report)
+    withheld = f", {result.rows_withheld:,} rows of erased people withheld" if result.rows_withheld else ""
     console.print(
         f"loaded {result.rows_loaded:,} rows into {project.warehouse} "
-        f"({result.files_skipped} file(s) skipped as already loaded)"
+        f"({result.files_skipped} file(s) skipped as already loaded{withheld})"
     )
 
 
@@ -585,6 +590,22 @@ def list_syncs(project_dir: ProjectDir = None, warehouse: Warehouse = None) -> N
             declared.name, source, one.mode, one.purpose, one.destination["type"], one.schedule or "", last
         )
     console.print(table)
+
+
+@app.command()
+def erase(
+    email: Annotated[str | None, typer.Option("--email", help="Erase the person with this email.")] = None,
+    customer_id: Annotated[str | None, typer.Option("--customer-id", help="Erase this customer.")] = None,
+    reason: Annotated[str | None, typer.Option("--reason", help="Why (kept with the request).")] = None,
+    project_dir: ProjectDir = None,
+    warehouse: Warehouse = None,
+) -> None:
+    """Erase a person everywhere (raw, marts, logs, sync snapshots) and keep them out of later loads."""
+    if (email is None) == (customer_id is None):
+        raise CdpError("give exactly one of --email ADDRESS or --customer-id ID")
+    project = Project.discover(project_dir, warehouse)
+    ref = SubjectRef("email", email) if email is not None else SubjectRef("customer_id", customer_id or "")
+    console.print(erase_subject(project, ref, reason).summary(), highlight=False)
 
 
 def main() -> None:

@@ -40,3 +40,11 @@ class SyncConfigError(ConfigError):
 
 class SyncError(CdpError):
     """A sync could not run (wrong target, missing source tables, unknown sync)."""
+
+
+class ErasureError(CdpError):
+    """An erasure request cannot be carried out (no warehouse, an ambiguous subject)."""
+
+
+class SubjectNotFound(ErasureError):
+    """No customer matches the email or customer id an erasure request names."""

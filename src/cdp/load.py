@@ -3,6 +3,8 @@
 Layout: ``<landing>/<raw table identifier>/*.parquet``. Every row gets lineage columns
 (``_source_file``, ``_source_row``, ``_loaded_at``). Loading is idempotent per file content:
 a file whose SHA-256 is in ``raw._load_log`` is skipped, so re-running a load adds nothing.
+Rows of people erased with ``cdp erase`` are withheld (cdp.privacy.tombstones explains how)
+and counted per file in ``privacy.withheld_rows``.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from pathlib import Path
 import duckdb
 
 from cdp.errors import LoadError
+from cdp.privacy.normalize import project_normalizer
+from cdp.privacy.tombstones import has_tombstones, matches_sql, record_withheld, register_functions
 from cdp.source_config import RAW_SCHEMA, RawTable
 
 LOAD_LOG = f"{RAW_SCHEMA}._load_log"
@@ -27,6 +31,7 @@ class FileLoad:
     file: Path
     rows: int
     skipped: bool  # already loaded before
+    withheld: int = 0  # rows of erased people not loaded (privacy.withheld_rows)
 
 
 @dataclass
@@ -36,6 +41,10 @@ class LoadReport:
     @property
     def rows_loaded(self) -> int:
         return sum(f.rows for f in self.files if not f.skipped)
+
+    @property
+    def rows_withheld(self) -> int:
+        return sum(f.withheld for f in self.files)
 
     @property
     def files_skipped(self) -> int:
@@ -83,12 +92,23 @@ def load_landing(
     report = LoadReport()
     with duckdb.connect(str(warehouse)) as con:
         _ensure_log(con)
+        screening = has_tombstones(con)
+        if screening:
+            register_functions(con, project_normalizer(_project_root(files[0][0])))
         for table, path in files:
-            result = _load_file(con, table, path)
+            result = _load_file(con, table, path, screening)
             report.files.append(result)
             if on_file:
                 on_file(result)
     return report
+
+
+def _project_root(table: RawTable) -> Path:
+    """The dbt project declaring ``table`` (its vars say how staging normalises values)."""
+    for folder in table.declared_in.resolve().parents:
+        if (folder / "dbt_project.yml").is_file():
+            return folder
+    raise LoadError(f"{table.declared_in}: no dbt_project.yml above it to read normalisation settings from")
 
 
 def _ensure_log(con: duckdb.DuckDBPyConnection) -> None:
@@ -135,7 +155,7 @@ def _check_columns(table: RawTable, path: Path, columns: list[str]) -> None:
         )
 
 
-def _load_file(con: duckdb.DuckDBPyConnection, table: RawTable, path: Path) -> FileLoad:
+def _load_file(con: duckdb.DuckDBPyConnection, table: RawTable, path: Path, screening: bool) -> FileLoad:
     sha = _sha256(path)
     seen = con.execute(
         f"select rows from {LOAD_LOG} where raw_table = ? and sha256 = ?", [table.identifier, sha]
@@ -148,6 +168,7 @@ def _load_file(con: duckdb.DuckDBPyConnection, table: RawTable, path: Path) -> F
     casts = ", ".join(f'cast("{c}" as varchar) as "{c}"' for c in table.columns)
     source_file = f"{table.identifier}/{path.name}@{sha[:16]}"  # unique per file content
     loaded_at = datetime.now(UTC).replace(tzinfo=None)
+    erased = matches_sql(table.identifier, "f") if screening else "false"
     con.execute("begin transaction")
     try:
         con.execute(f"""create table if not exists {target} (
@@ -156,9 +177,11 @@ def _load_file(con: duckdb.DuckDBPyConnection, table: RawTable, path: Path) -> F
         rows = con.execute(
             f"""insert into {target} ({columns}, _source_file, _source_row, _loaded_at)
                 select {casts}, ?, file_row_number, ?
-                from read_parquet(?, file_row_number = true)""",
+                from read_parquet(?, file_row_number = true) f
+                where not {erased}""",
             [source_file, loaded_at, str(path)],
         ).fetchone()[0]
+        withheld = _withheld(con, table, path, sha, rows) if screening else 0
         con.execute(
             f"insert into {LOAD_LOG} values (?, ?, ?, ?, ?)",
             [sha, table.identifier, str(path), rows, loaded_at],
@@ -169,4 +192,13 @@ def _load_file(con: duckdb.DuckDBPyConnection, table: RawTable, path: Path) -> F
         raise LoadError(
             f"{path}: loading into {target} failed, nothing of it was loaded: {str(exc).splitlines()[0]}"
         ) from exc
-    return FileLoad(table.identifier, path, rows, skipped=False)
+    return FileLoad(table.identifier, path, rows, skipped=False, withheld=withheld)
+
+
+def _withheld(con: duckdb.DuckDBPyConnection, table: RawTable, path: Path, sha: str, loaded: int) -> int:
+    """Rows of the file not loaded because they match an erasure tombstone; recorded (a count,
+    no values) so nothing goes missing silently."""
+    total = con.execute("select count(*) from read_parquet(?)", [str(path)]).fetchall()[0][0]
+    if total > loaded:
+        record_withheld(con, table.identifier, sha, str(path), total - loaded)
+    return total - loaded
