@@ -42,6 +42,26 @@ def read_declarations(
     return declared
 
 
+def read_declaration_files(
+    root: Path, files: list[Path], key: str, model: type[Model], error: type[CdpError], expected: str
+) -> list[tuple[Model, Path, str]]:
+    """Every entry of ``files`` as (model, file relative to ``root``, "file: kind 'name'" for
+    messages); a name declared twice, in one file or two, is an error naming both places."""
+    kind = key.removesuffix("s")
+    found: list[tuple[Model, Path, str]] = []
+    seen: dict[str, Path] = {}
+    for path in files:
+        relative = path.relative_to(root)
+        for entry in read_declarations(path, relative, key, model, error, expected):
+            name = entry.name  # type: ignore[attr-defined]
+            where = f"{relative}: {kind} '{name}'"
+            if name in seen:
+                raise error(f"{where}: name: already declared in {seen[name]}")
+            seen[name] = relative
+            found.append((entry, relative, where))
+    return found
+
+
 def first_error(exc: ValidationError, prefix: str = "", fallback: str = "") -> str:
     """The first pydantic error as ``field.path: message``, in plain words."""
     error = exc.errors()[0]

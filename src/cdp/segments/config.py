@@ -9,7 +9,7 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from cdp.declarations import read_declarations
+from cdp.declarations import read_declaration_files
 from cdp.errors import SegmentError
 from cdp.segments.predicate import PredicateError, check_predicate
 
@@ -121,21 +121,15 @@ def load_segments(root: Path, dialect: str = "duckdb") -> list[DeclaredSegment]:
     """Every segment in ``root``/segments/*.yml, validated, in file then declaration order."""
     columns = load_vocabulary(root)
     declared: list[DeclaredSegment] = []
-    seen: dict[str, Path] = {}
     folder = root / SEGMENTS_DIR
     files = sorted([*folder.glob("*.yml"), *folder.glob("*.yaml")]) if folder.is_dir() else []
-    for path in files:
-        relative = path.relative_to(root)
-        for segment in read_declarations(
-            path, relative, "segments", Segment, SegmentError, "name, description and predicate"
-        ):
-            where = f"{relative}: segment '{segment.name}'"
-            if segment.name in seen:
-                raise SegmentError(f"{where}: name: already declared in {seen[segment.name]}")
-            seen[segment.name] = relative
-            try:
-                check_predicate(segment.predicate, columns, dialect)
-            except PredicateError as exc:
-                raise SegmentError(f"{where}: predicate: {exc}") from None
-            declared.append(DeclaredSegment(segment, relative))
+    expected = "name, description and predicate"
+    for segment, relative, where in read_declaration_files(
+        root, files, "segments", Segment, SegmentError, expected
+    ):
+        try:
+            check_predicate(segment.predicate, columns, dialect)
+        except PredicateError as exc:
+            raise SegmentError(f"{where}: predicate: {exc}") from None
+        declared.append(DeclaredSegment(segment, relative))
     return declared

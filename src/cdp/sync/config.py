@@ -10,7 +10,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from cdp.declarations import first_error, read_declarations
+from cdp.declarations import first_error, read_declaration_files
 from cdp.errors import SyncConfigError
 from cdp.segments.config import check_cron, load_segments
 from cdp.sync.destinations import DESTINATION_TYPES, DestinationConfig
@@ -109,19 +109,12 @@ def load_syncs(root: Path) -> list[DeclaredSync]:
     purposes = consent_purposes(root)
     segments = {declared.name for declared in load_segments(root)}
     declared: list[DeclaredSync] = []
-    seen: dict[str, Path] = {}
-    for path in files:
-        relative = path.relative_to(root)
-        for sync in read_declarations(
-            path, relative, "syncs", Sync, SyncConfigError, "name, source, fields, mode, purpose, destination"
-        ):
-            where = f"{relative}: sync '{sync.name}'"
-            if sync.name in seen:
-                raise SyncConfigError(f"{where}: name: already declared in {seen[sync.name]}")
-            seen[sync.name] = relative
-            _check_references(sync, where, columns, purposes, segments)
-            destination = _destination(sync, where).bind(root, _key_field(sync))
-            declared.append(DeclaredSync(sync, destination, relative))
+    expected = "name, source, fields, mode, purpose, destination"
+    declarations = read_declaration_files(root, files, "syncs", Sync, SyncConfigError, expected)
+    for sync, relative, where in declarations:
+        _check_references(sync, where, columns, purposes, segments)
+        destination = _destination(sync, where).bind(root, _key_field(sync))
+        declared.append(DeclaredSync(sync, destination, relative))
     return declared
 
 
