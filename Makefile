@@ -21,7 +21,7 @@ $(UV):
 	$(TOOLS)/bin/pip install --quiet "uv==$(UV_VERSION)"
 
 $(VENV)/.synced: pyproject.toml uv.lock | $(UV)
-	$(UV) sync --frozen --extra dev --python "$$(command -v $(PYTHON))"
+	$(UV) sync --frozen --extra dev --extra spark --python "$$(command -v $(PYTHON))"
 	touch $@
 
 ## Run the main job end to end on the embedded DuckDB warehouse.

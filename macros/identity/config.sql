@@ -96,11 +96,11 @@
     {%- endfor %}
 {% endmacro %}
 
-{#- Splink runs in-process on DuckDB only; on other targets the graph has no probabilistic
-    edges (the models are disabled there too). -#}
+{#- Whether the graph has probabilistic edges (Splink, models int_identity__splink_model and
+    int_identity__probabilistic_pairs, enabled by the same setting). -#}
 {% macro cdp_probabilistic_enabled() %}
     {%- set probabilistic = cdp_identity_config().get('probabilistic', {}) -%}
-    {{ return(target.type == 'duckdb' and probabilistic.get('enabled', false)) }}
+    {{ return(probabilistic.get('enabled', false)) }}
 {% endmacro %}
 
 {#- The graph node of a record's key identifier ('<key type>:<record_id>'), from the map of

@@ -17,7 +17,6 @@ from rich.table import Table
 
 from cdp.clustering_bench import as_dict, benchmark
 from cdp.dagster_ui import prepare_manifest, ui_command, ui_environment
-from cdp.dbt_runner import run_dbt
 from cdp.errors import CdpError, SegmentError
 from cdp.evaluate import IdentityEvaluation, evaluate_identity
 from cdp.explain import Explanation, explain_customer
@@ -27,13 +26,16 @@ from cdp.load import FileLoad, load_landing
 from cdp.pipeline import DemoReport, run_demo
 from cdp.privacy.erase import erase as erase_subject
 from cdp.privacy.subject import SubjectRef
-from cdp.project import Project
+from cdp.project import Project, dbt_target
+from cdp.python_models import build as build_project
 from cdp.quality import QualityReport, run_quality
 from cdp.segments import SegmentReport, compile_segments, load_segments, segment_report
 from cdp.segments.compile import CompileResult, target_dialect
 from cdp.source_config import raw_tables
 from cdp.summary import CustomerSummary
 from cdp.sync import SyncRun, find_sync, last_runs, load_syncs, run_sync
+from cdp.targets import PYTHON_MODEL_TARGETS
+from cdp.targets.publish import publish_raw_in_child
 
 app = typer.Typer(
     help="Warehouse-native customer data platform.", no_args_is_help=True, pretty_exceptions_enable=False
@@ -82,7 +84,8 @@ def load(
     project_dir: ProjectDir = None,
     warehouse: Warehouse = None,
 ) -> None:
-    """Land new files as raw tables (files loaded before are skipped)."""
+    """Land new files as raw tables (files loaded before are skipped). With CDP_TARGET=postgres
+    or spark, the raw tables are then copied to that target."""
     project = Project.discover(project_dir, warehouse)
 
     def report(file: FileLoad) -> None:
@@ -97,14 +100,20 @@ def load(
         f"loaded {result.rows_loaded:,} rows into {project.warehouse} "
         f"({result.files_skipped} file(s) skipped as already loaded{withheld})"
     )
+    target = dbt_target()
+    if target not in PYTHON_MODEL_TARGETS:
+        console.print(f"copying the raw tables to target {target}")
+        copied = publish_raw_in_child(project.root, target, project.warehouse, project.dbt_env())
+        console.print(copied, end="")
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def build(ctx: typer.Context, project_dir: ProjectDir = None, warehouse: Warehouse = None) -> None:
-    """Compile segments, then run `dbt build`; extra arguments go to dbt (e.g. --select staging)."""
+    """Compile segments, then run `dbt build`; extra arguments go to dbt (e.g. --select staging).
+    On Postgres and Spark, cdp runs the Python models between dbt phases (whole project only)."""
     project = Project.discover(project_dir, warehouse)
     _print_compile(compile_segments(project.root))
-    raise typer.Exit(run_dbt(project, ["build", *ctx.args]).returncode)
+    raise typer.Exit(build_project(project, ctx.args).returncode)
 
 
 @app.command()

@@ -57,11 +57,11 @@ def run_dbt(
         stderr=subprocess.STDOUT if capture else None,
         text=True,
     )
-    statuses = _statuses(project.root / "target" / "run_results.json")
+    statuses = dbt_statuses(project.root / "target" / "run_results.json")
     return DbtResult(command, completed.returncode, statuses, completed.stdout or "")
 
 
-def _statuses(run_results: Path) -> Counter[str]:
+def dbt_statuses(run_results: Path) -> Counter[str]:
     if not run_results.exists():
         return Counter()
     return Counter(result["status"] for result in json.loads(run_results.read_text())["results"])

@@ -41,9 +41,9 @@ changed_assignments as (
 )
 
 select
-    node_key,
-    customer_id,
-    previous_customer_id,
+    cast(node_key as {{ cdp_type_varchar() }}) as node_key,
+    cast(customer_id as {{ cdp_type_varchar() }}) as customer_id,
+    cast(previous_customer_id as {{ cdp_type_varchar() }}) as previous_customer_id,
     cast('{{ run_started_at }}' as {{ dbt.type_timestamp() }}) as assigned_at,
-    cast('{{ invocation_id }}' as {{ dbt.type_string() }}) as invocation_id
+    cast('{{ invocation_id }}' as {{ cdp_type_varchar() }}) as invocation_id
 from changed_assignments
