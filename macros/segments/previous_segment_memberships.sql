@@ -15,7 +15,8 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- delete+insert on the row key where the adapter supports it; Spark and Databricks merge. -#}
+{#- delete+insert on the row key where the adapter supports it; Spark and Databricks merge
+    (on Spark tables without MERGE INTO: macros/cross_db/spark_merge.sql). -#}
 {% macro cdp_history_incremental_strategy() -%}
     {{- return('merge' if target.type in ['spark', 'databricks'] else 'delete+insert') -}}
 {%- endmacro %}

@@ -1,0 +1,49 @@
+{#- incremental_strategy 'merge' on Spark tables without MERGE INTO (plain parquet, as a local
+    Spark without Delta, Iceberg or Hudi has): dbt-spark refuses it there, so these two
+    overrides of dbt-spark's macros (the root project's macros win) turn it into a rewrite:
+    the target's rows whose unique_key is not among the new rows, plus the new rows, are
+    written to a helper table, which then overwrites the target. One full write per run:
+    fine for the small tables that use it (segment_membership_history); use Delta for big
+    ones. Every other strategy and format goes to dbt-spark's own macros. -#}
+{% macro dbt_spark_validate_get_incremental_strategy(raw_strategy, file_format) %}
+    {%- if raw_strategy == 'merge' and file_format not in ['delta', 'iceberg', 'hudi'] -%}
+        {{ return('cdp_merge_by_rewrite') }}
+    {%- endif -%}
+    {{ return(dbt_spark.dbt_spark_validate_get_incremental_strategy(raw_strategy, file_format)) }}
+{% endmacro %}
+
+{% macro dbt_spark_get_incremental_sql(strategy, source, target, existing, unique_key, incremental_predicates) %}
+    {%- if strategy == 'cdp_merge_by_rewrite' -%}
+        {{ return(cdp_spark_merge_by_rewrite(source, target, unique_key)) }}
+    {%- endif -%}
+    {{ return(dbt_spark.dbt_spark_get_incremental_sql(
+        strategy, source, target, existing, unique_key, incremental_predicates)) }}
+{% endmacro %}
+
+{#- Runs the rewrite; returns the statement that completes it (dbt runs it as 'main'). -#}
+{% macro cdp_spark_merge_by_rewrite(source, target, unique_key) %}
+    {%- if not unique_key -%}
+        {{ exceptions.raise_compiler_error("incremental_strategy 'merge' on Spark parquet tables needs a unique_key") }}
+    {%- endif -%}
+    {%- set keys = [unique_key] if unique_key is string else unique_key -%}
+    {%- set columns = adapter.get_columns_in_relation(target) | map(attribute='name') | join(', ') -%}
+    {%- set merged = target.incorporate(path={"identifier": target.identifier ~ '__cdp_merged'}) -%}
+    {%- do run_query('drop table if exists ' ~ merged) -%}
+    {%- set merge_sql -%}
+        create table {{ merged }} as
+        select {{ columns }}
+        from {{ target }} as kept
+        where not exists (
+            select 1
+            from {{ source }} as incoming
+            where {% for key in keys %}incoming.{{ key }} = kept.{{ key }}{% if not loop.last %} and {% endif %}{% endfor %}
+        )
+        union all
+        select {{ columns }}
+        from {{ source }}
+    {%- endset -%}
+    {%- do run_query(merge_sql) -%}
+    {%- do run_query('insert overwrite table ' ~ target ~ ' select ' ~ columns ~ ' from ' ~ merged) -%}
+    {%- do run_query('drop table ' ~ merged) -%}
+    {{ return('refresh table ' ~ target) }}
+{% endmacro %}
