@@ -6,6 +6,7 @@ exactly those of the DuckDB build of the same raw data."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -19,6 +20,7 @@ import pytest
 from psycopg import sql
 
 from cdp.errors import CdpError
+from cdp.generate import GenerationResult
 from cdp.project import Project, postgres_settings
 from cdp.python_models import build
 from cdp.targets.publish import publish_raw_in_child
@@ -43,9 +45,8 @@ def duckdb_facts(warehouse: Path) -> dict[str, set[tuple]]:
 
 def assert_same_as_duckdb(facts: dict[str, set[tuple]], expected: dict[str, set[tuple]]) -> None:
     for name, rows in expected.items():
-        assert facts[name] == rows, (
-            f"{name}: {len(facts[name] - rows)} rows only on the target, {len(rows - facts[name])} only on DuckDB"
-        )
+        only_target, only_duckdb = len(facts[name] - rows), len(rows - facts[name])
+        assert facts[name] == rows, f"{name}: {only_target} only on the target, {only_duckdb} only on DuckDB"
     assert len(expected["records"]) > 1000 and len(expected["probabilistic pairs"]) > 0  # not vacuous
 
 
@@ -62,11 +63,22 @@ def pg_database() -> Iterator[str]:
 
 
 def test_the_project_builds_on_postgres_with_duckdbs_customers(
-    built: Project, pg_database: str, tmp_path: Path
+    built: Project, sample: GenerationResult, pg_database: str, tmp_path: Path
 ) -> None:
     env = {"CDP_TARGET": "postgres", "CDP_PG_DATABASE": pg_database}
-    publish_raw_in_child(PROJECT_ROOT, "postgres", built.warehouse, {**built.dbt_env(), **env})
-    project = Project(PROJECT_ROOT, built.warehouse)
+    landed = tmp_path / "landed.duckdb"  # `cdp load` lands in DuckDB, then copies raw to the target
+    load = subprocess.run(
+        [sys.executable, "-m", "cdp.cli", "load", str(sample.out_dir), "--warehouse", str(landed)],
+        cwd=PROJECT_ROOT,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert load.returncode == 0, load.stderr
+    assert "copying the raw tables to target postgres" in load.stdout
+    assert "raw.crm_contacts:" in load.stdout
+    project = Project(PROJECT_ROOT, landed)
 
     result = build(project, ["--target-path", str(tmp_path / "target")], capture=True, env=env)
 
