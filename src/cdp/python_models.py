@@ -80,11 +80,10 @@ class PhasedBuild:
         self.commands: list[str] = []
 
     def run(self) -> DbtResult:
+        # dbt writes each Python model's compiled code (its refs resolved) to the manifest.
         names = sorted(path.stem for path in (self.project.root / "models").rglob("*.py"))
-        steps: list[list[str]] = [["compile", "--select", *names]] if names else []
-        for step in steps:
-            if not self._dbt(step):
-                return self._result(1)
+        if names and not self._dbt(["compile", "--select", *names], quiet=True):
+            return self._result(1)
         manifest = json.loads((self.target_path / "manifest.json").read_text())
         models = python_models(manifest)
         # Later dbt commands rewrite manifest.json without the compiled code: keep it apart.
@@ -112,12 +111,15 @@ class PhasedBuild:
     def _run_models(self, names: list[str]) -> bool:
         return self._dbt(["run", *self._refresh(), "--select", *names])
 
-    def _dbt(self, step: list[str]) -> bool:
-        result = run_dbt(
-            self.project, [*step, *self.args], quiet=self.quiet, capture=self.capture, env=self.env
-        )
-        self.commands.append(" ".join(step[:1] + step[1:4]) + (" …" if len(step) > 4 else ""))
-        self.outputs.append(result.output)
+    def _dbt(self, step: list[str], quiet: bool = False) -> bool:
+        """One dbt command; ``quiet`` hides its output unless it fails (compile prints code)."""
+        capture = self.capture or quiet
+        result = run_dbt(self.project, [*step, *self.args], quiet=self.quiet, capture=capture, env=self.env)
+        self.commands.append(" ".join(step[:4]) + (" …" if len(step) > 4 else ""))
+        if self.capture or not result.ok:
+            self.outputs.append(result.output)
+        if not self.capture and not result.ok and quiet:
+            print(result.output, file=sys.stderr)
         if step[0] != "compile":
             self.statuses += dbt_statuses(self.target_path / "run_results.json")
         return result.ok
