@@ -239,13 +239,19 @@ def compile_project(project: Project, target: str, select: list[str] | None = No
             env={"CDP_TARGET": target},
         )
     if not result.ok:
-        errors = [line for line in result.output.splitlines() if "rror" in line][-3:]
-        detail = " | ".join(" ".join(line.split()) for line in errors) or "see the dbt output"
+        plain = [_DBT_TIME.sub("", _ANSI.sub("", line)) for line in result.output.splitlines()]
+        errors = [" ".join(line.split()) for line in plain if "rror" in line][-3:]
+        detail = " | ".join(errors) or "see the dbt output"
         raise PortabilityError(
             f"dbt compile for target {target} failed ({detail}); fix the model, or run "
             f"`dbt compile --target-path {COMPILE_PATH}` to see the whole error"
         )
     return json.loads((target_path / "manifest.json").read_text())
+
+
+# dbt's colour codes, and the time it prints before each log line.
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+_DBT_TIME = re.compile(r"^\s*\d\d:\d\d:\d\d\s+")
 
 
 def check_manifest(
