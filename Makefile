@@ -12,7 +12,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Use this machine's Python; never download one.
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: setup demo ui test browser lint fmt clean
+.PHONY: setup demo ui test browser lint portability fmt clean
 
 setup: $(VENV)/.synced
 
@@ -32,8 +32,8 @@ demo: setup
 ui: setup
 	$(BIN)/cdp ui
 
-## Lint (ruff, sqlfluff) and run every test.
-test: setup lint browser
+## Lint (ruff, sqlfluff), check SQL portability and run every test.
+test: setup lint portability browser
 	$(BIN)/pytest
 
 ## Headless Chromium from Debian's packages, for the test that opens the Dagster UI.
@@ -47,6 +47,11 @@ lint: setup
 	$(BIN)/ruff check src tests orchestration
 	$(BIN)/ruff format --check src tests orchestration
 	$(BIN)/sqlfluff lint models --processes 2
+
+## Compile the dbt project (no warehouse needed) and check its SQL carries over to DuckDB,
+## Spark, Trino, Snowflake and BigQuery (about 20 s of CPU); README: "SQL portability gate".
+portability: setup
+	$(BIN)/cdp portability
 
 fmt: setup
 	$(BIN)/ruff check --fix src tests orchestration

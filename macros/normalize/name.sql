@@ -11,6 +11,20 @@
     initcap({{ expr }})
 {%- endmacro %}
 
+{#- Spark's initcap splits words on spaces only ('Jean-pierre'): capitalise each space- and
+    hyphen-separated part, as duckdb__cdp_initcap does. -#}
+{% macro spark__cdp_initcap(expr) -%}
+    array_join(
+        transform(
+            split(lower({{ expr }}), ' '),
+            word -> array_join(
+                transform(split(word, '-'), part -> concat(upper(left(part, 1)), substr(part, 2))), '-'
+            )
+        ),
+        ' '
+    )
+{%- endmacro %}
+
 {#- DuckDB has no initcap: capitalise each space- and hyphen-separated part, as Postgres does. -#}
 {% macro duckdb__cdp_initcap(expr) -%}
     array_to_string(

@@ -24,6 +24,7 @@ from cdp.generate import generate as generate_data
 from cdp.generate.run import DEFAULT_AS_OF
 from cdp.load import FileLoad, load_landing
 from cdp.pipeline import DemoReport, run_demo
+from cdp.portability import PortabilityReport, check_portability
 from cdp.privacy.erase import erase as erase_subject
 from cdp.privacy.subject import SubjectRef
 from cdp.project import Project, dbt_target
@@ -615,6 +616,60 @@ def erase(
     project = Project.discover(project_dir, warehouse)
     ref = SubjectRef("email", email) if email is not None else SubjectRef("customer_id", customer_id or "")
     console.print(erase_subject(project, ref, reason).summary(), highlight=False)
+
+
+@app.command()
+def portability(
+    target: Annotated[
+        str, typer.Option(help="dbt target to compile for (duckdb needs nothing; postgres needs the server).")
+    ] = "duckdb",
+    select: Annotated[
+        list[str] | None, typer.Option("--select", "-s", help="Check only these dbt selections.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    project_dir: ProjectDir = None,
+) -> None:
+    """Compile the dbt project and check that its SQL carries over to DuckDB, Spark, Trino,
+    Snowflake and BigQuery (sqlglot); exit 1 naming each model, dialect and function that does not."""
+    report = check_portability(Project.discover(project_dir), target, select)
+    if as_json:
+        typer.echo(json.dumps(report.to_dict(), indent=2))
+    else:
+        _print_portability(report)
+    if not report.ok:
+        for line in report.failure_lines:
+            error_console.print(f"[bold red]error:[/] {line}", markup=True, highlight=False)
+        raise typer.Exit(1)
+
+
+def _print_portability(report: PortabilityReport) -> None:
+    table = Table(
+        "model",
+        "file",
+        *report.dialects,
+        title=f"SQL portability: compiled for {report.target}, read as {report.read_dialect}",
+    )
+    styles = {"FAIL": "bold red", "allowed": "yellow", "dispatch": "cyan", "skipped": "dim"}
+    for node in report.nodes:
+        if node.resource_type != "model":
+            continue
+        states = [node.state(dialect) for dialect in report.dialects]
+        cells = [f"[{styles[s]}]{s}[/]" if s in styles else s for s in states]
+        table.add_row(node.name, node.path, *cells)
+    tests = [node for node in report.nodes if node.resource_type == "test"]
+    if tests:
+        cells = []
+        for dialect in report.dialects:
+            failing = sum(1 for node in tests if node.state(dialect) == "FAIL")
+            cells.append(f"[bold red]{failing} FAIL[/]" if failing else "ok")
+        table.add_row(f"{len(tests)} data tests", "models/**/*.yml", *cells)
+    console.print(table)
+    console.print(
+        "ok: carries over; dispatch: an adapter.dispatch macro writes it per engine; "
+        "allowed: portability.yml allows it; FAIL: see the lines below",
+        highlight=False,
+    )
+    console.print(report.summary(), highlight=False)
 
 
 def main() -> None:
