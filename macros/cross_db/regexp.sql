@@ -17,6 +17,16 @@
     regexp_replace({{ expr }}, '{{ pattern }}', '{{ replacement }}', 'g')
 {%- endmacro %}
 
+{% macro spark__cdp_regexp_replace(expr, pattern, replacement) -%}
+    regexp_replace({{ expr }}, '{{ cdp_spark_regex_literal(pattern) }}', '{{ replacement }}')
+{%- endmacro %}
+
+{#- Spark reads backslash escapes in string literals ('\s' is the letter s), so a regex's
+    backslashes are doubled to reach the regex engine. -#}
+{% macro cdp_spark_regex_literal(pattern) -%}
+    {{ pattern | replace('\\', '\\\\') }}
+{%- endmacro %}
+
 {#- True when expr contains a match of pattern (anchor with ^ and $ for a full match). -#}
 {% macro cdp_regexp_like(expr, pattern) -%}
     {{ return(adapter.dispatch('cdp_regexp_like', 'cdp')(expr, pattern)) }}
@@ -35,7 +45,7 @@
 {%- endmacro %}
 
 {% macro spark__cdp_regexp_like(expr, pattern) -%}
-    ({{ expr }} rlike '{{ pattern }}')
+    ({{ expr }} rlike '{{ cdp_spark_regex_literal(pattern) }}')
 {%- endmacro %}
 
 {% macro bigquery__cdp_regexp_like(expr, pattern) -%}
