@@ -12,7 +12,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Use this machine's Python; never download one.
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: setup demo ui test browser lint portability fmt clean
+.PHONY: setup demo ui test browser java lint portability fmt clean
 
 setup: $(VENV)/.synced
 
@@ -33,7 +33,7 @@ ui: setup
 	$(BIN)/cdp ui
 
 ## Lint (ruff, sqlfluff), check SQL portability and run every test.
-test: setup lint portability browser
+test: setup lint portability browser java
 	$(BIN)/pytest
 
 ## Headless Chromium from Debian's packages, for the test that opens the Dagster UI.
@@ -42,6 +42,13 @@ browser:
 		echo "installing Debian's chromium and chromium-driver for the browser test"; \
 		$(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium chromium-driver >/dev/null; }
+
+## Java 17+ for the local Spark of the Spark target's test (tests/test_targets.py).
+java:
+	@java -version 2>&1 | grep -Eq 'version "(1[7-9]|[2-9][0-9])' || { \
+		echo "installing Debian's openjdk-17-jre-headless for the Spark test"; \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq openjdk-17-jre-headless >/dev/null; }
 
 lint: setup
 	$(BIN)/ruff check src tests orchestration
@@ -57,4 +64,4 @@ fmt: setup
 	$(BIN)/ruff check --fix src tests orchestration
 
 clean:
-	rm -rf target logs data warehouse/*.duckdb* .pytest_cache .dagster
+	rm -rf target logs data warehouse/*.duckdb* .pytest_cache .dagster metastore_db spark-warehouse derby.log
