@@ -169,9 +169,15 @@ def run_bench(
     after_generation = report.total_seconds - generated.seconds
     report.rows_per_second = _per_second(report.rows, after_generation)
     report.customers = customer_summary(project.warehouse).customers
+    progress(
+        f"full run: {report.total_seconds:.1f} s ("
+        + ", ".join(f"{stage.name} {stage.seconds:.1f} s" for stage in report.stages)
+        + f"; dbt build {report.build.seconds:.1f} s wall-clock)"
+    )
     if incremental:
         report.incremental = run_incremental(project, folder, people, seed, report, progress)
     report.peak_rss_mb = peak_rss_mb()
+    report.machine["load_average_after"] = os.getloadavg()  # others' work on the same cores
     return report
 
 
@@ -370,6 +376,7 @@ def machine() -> dict[str, Any]:
         "python": platform.python_version(),
         "versions": {name: version(name) for name in ("dbt-core", "dbt-duckdb", "duckdb", "splink")},
         "commit": _commit(),
+        "load_average_before": os.getloadavg(),  # 1, 5, 15 min: others' work on the same cores
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
     }
 

@@ -525,7 +525,7 @@ def _print_bench(report: BenchReport) -> None:
             stage.note,
         )
     console.print(table)
-    build, peak = report.build, report.peak_rss_mb
+    build, peak, load = report.build, report.peak_rss_mb, report.machine
     if build:
         clustering = build.clustering
         console.print(
@@ -536,7 +536,8 @@ def _print_bench(report: BenchReport) -> None:
     console.print(
         f"total: {report.total_seconds:.1f} s, {report.rows_per_second:,.0f} raw rows/s after generation; "
         f"{report.customers:,} customers; peak memory: cdp {peak['cdp']:,.0f} MB, "
-        f"largest child (dbt) {peak['children']:,.0f} MB"
+        f"largest child (dbt) {peak['children']:,.0f} MB; load average (1 min) "
+        f"{load['load_average_before'][0]:.1f} before, {load['load_average_after'][0]:.1f} after"
     )
     more = report.incremental
     if more:
