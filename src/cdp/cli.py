@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.progress import MofNCompleteColumn, Progress, TimeElapsedColumn
 from rich.table import Table
 
+from cdp.bench import DEFAULT_DATA_DIR, BenchReport, default_warehouse, run_bench
 from cdp.clustering_bench import as_dict, benchmark
 from cdp.dagster_ui import prepare_manifest, ui_command, ui_environment
 from cdp.errors import CdpError, SegmentError
@@ -467,6 +468,104 @@ def bench_clustering(
         table.add_row(*(f"{value:,}" for value in as_dict(figures).values()))
     if not as_json:
         console.print(table)
+
+
+@app.command("bench")
+def bench(
+    customers: Annotated[int, typer.Option(min=1, help="Number of true people to generate.")] = 100_000,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 42,
+    incremental: Annotated[
+        bool, typer.Option(help="Then land 1% more people as new files and time an incremental build.")
+    ] = False,
+    as_json: Annotated[
+        Path | None, typer.Option("--json", help="Also write the figures as JSON to this file ('-': stdout).")
+    ] = None,
+    data_dir: Annotated[
+        Path, typer.Option(help="Folder for the sample data (cached per N), dbt target, exports.")
+    ] = DEFAULT_DATA_DIR,
+    project_dir: ProjectDir = None,
+    warehouse: Annotated[
+        Path | None,
+        typer.Option("--warehouse", help="DuckDB file, created afresh (default warehouse/bench-N.duckdb)."),
+    ] = None,
+) -> None:
+    """Time the whole job for N people: seconds per stage, rows/s, peak memory."""
+    project = Project.discover(project_dir)
+    chosen = warehouse or default_warehouse(project.root, customers)
+    project = Project(project.root, chosen if chosen.is_absolute() else project.root / chosen)
+    data_dir = data_dir if data_dir.is_absolute() else project.root / data_dir
+    quiet = as_json == Path("-")
+    report = run_bench(
+        project,
+        customers,
+        seed,
+        data_dir,
+        incremental,
+        progress=(lambda _: None) if quiet else lambda m: console.print(f"[cyan]>[/] {m}"),
+    )
+    figures = json.dumps(report.to_dict(), indent=2)
+    if quiet:
+        typer.echo(figures)
+        return
+    _print_bench(report)
+    if as_json:
+        as_json.parent.mkdir(parents=True, exist_ok=True)
+        as_json.write_text(figures + "\n")
+        console.print(f"figures: {as_json}")
+
+
+def _print_bench(report: BenchReport) -> None:
+    table = Table(
+        "stage",
+        "seconds",
+        "busy s",
+        "nodes",
+        "raw rows/s",
+        "note",
+        title=f"cdp bench: {report.people:,} people, {report.rows:,} raw rows, "
+        f"{report.machine['cores']} cores",
+    )
+    for stage in report.stages:
+        table.add_row(
+            stage.name,
+            f"{stage.seconds:.1f}",
+            "" if stage.busy is None else f"{stage.busy:.1f}",
+            "" if stage.nodes is None else f"{stage.nodes:,}",
+            "" if stage.rows_per_second is None else f"{stage.rows_per_second:,.0f}",
+            stage.note,
+        )
+    console.print(table)
+    build, peak, load = report.build, report.peak_rss_mb, report.machine
+    if build:
+        clustering = build.clustering
+        console.print(
+            f"dbt build: {build.seconds:.1f} s wall-clock ({_statuses(build.statuses)}); identity "
+            f"clustering: {clustering['nodes_in_scope']:,} nodes, {clustering['passes']} pass(es), "
+            f"{clustering['seconds']:.1f} s"
+        )
+    console.print(
+        f"total: {report.total_seconds:.1f} s, {report.rows_per_second:,.0f} raw rows/s after generation; "
+        f"{report.customers:,} customers; peak memory: cdp {peak['cdp']:,.0f} MB, "
+        f"largest child (dbt) {peak['children']:,.0f} MB; load average (1 min) "
+        f"{load['load_average_before'][0]:.1f} before, {load['load_average_after'][0]:.1f} after"
+    )
+    more = report.incremental
+    if more:
+        console.print(
+            f"incremental: +{more.people:,} people, +{more.rows:,} raw rows (generate "
+            f"{more.generate.seconds:.1f} s {more.generate.note}, load {more.load.seconds:.1f} s); "
+            f"dbt build {more.build.seconds:.1f} s = {more.ratio_to_full_build:.0%} of the full build "
+            f"(clustering {more.build.clustering['mode']}, {more.build.clustering['nodes_in_scope']:,} "
+            f"nodes); customers {more.customers_before:,} -> {more.customers_after:,}"
+        )
+        console.print(
+            "  incremental build stages: "
+            + ", ".join(f"{stage.name} {stage.seconds:.1f} s" for stage in more.build.stages)
+        )
+
+
+def _statuses(statuses: dict[str, int]) -> str:
+    return ", ".join(f"{n} {status}" for status, n in sorted(statuses.items()))
 
 
 segments_app = typer.Typer(

@@ -54,17 +54,23 @@ def generate(
     rates: NoiseRates | None = None,
     progress: Callable[[int], None] | None = None,
     workers: int | None = None,
+    first_person: int = 0,
 ) -> GenerationResult:
     """Write raw source tables to ``out_dir/<table>/`` and ground truth to ``out_dir/_truth/``.
 
     ``progress`` is called with the number of people done after every chunk.
+    ``first_person`` > 0 writes only people ``first_person`` .. ``people - 1``: a later batch
+    of new arrivals (ids, person ids and mailboxes derive from the person's index, so they
+    never collide with those of a run for ``first_person`` people).
     """
     if people < 1:
         raise ValueError(f"--customers must be at least 1, got {people}")
+    if not 0 <= first_person < people:
+        raise ValueError(f"first_person must be in 0 .. {people - 1}, got {first_person}")
     rates = rates or NoiseRates()
     for stale in [*RAW_TABLES, TRUTH_DIR]:  # a re-run replaces, never mixes, old output
         shutil.rmtree(out_dir / stale, ignore_errors=True)
-    starts = range(0, people, CHUNK_PEOPLE)
+    starts = range(first_person, people, CHUNK_PEOPLE)
     work = partial(_chunk_tables, seed=seed, people=people, as_of=as_of, rates=rates)
     workers = workers or min(os.cpu_count() or 1, len(starts))
     raw = ParquetTableWriter(out_dir, RAW_TABLES, "part-00000.parquet")
@@ -77,6 +83,8 @@ def generate(
                 progress(min(start + CHUNK_PEOPLE, people))
     result = GenerationResult(out_dir, people, seed, as_of.date().isoformat(), raw.row_counts)
     manifest = {**asdict(result), "out_dir": str(out_dir), "noise": asdict(rates)}
+    if first_person:
+        manifest["first_person"] = first_person
     (out_dir / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
     return result
 
