@@ -18,6 +18,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from cdp.errors import ConfigError
+from cdp.quality.gx_import import import_gx
 
 EXPECTATIONS_DIR = "expectations"
 Severity = Literal["error", "warn"]
@@ -100,8 +101,7 @@ def load_suite(path: Path) -> SuiteConfig:
 
 def expectation_class(name: str, path: Path, table: str) -> type:
     """The GX expectation class called ``name``, or a ConfigError naming file and table."""
-    import great_expectations.expectations as gxe
-
+    gxe = import_gx().expectations
     found = getattr(gxe, name, None)
     if not (isinstance(found, type) and issubclass(found, gxe.Expectation)):
         raise ConfigError(
@@ -126,9 +126,7 @@ def utc_now() -> datetime:
 
 def build_suite(suite: SuiteConfig, table: str, now: datetime) -> Any:
     """The ``gx.ExpectationSuite`` for one table of a suite (needs an active GX context)."""
-    import great_expectations as gx
-
-    built = gx.ExpectationSuite(name=f"{suite.name}.{table}")
+    built = import_gx().ExpectationSuite(name=f"{suite.name}.{table}")
     for expectation in expectations(suite, table, now):
         built.add_expectation(expectation)
     return built

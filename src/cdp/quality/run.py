@@ -29,6 +29,7 @@ from cdp.errors import CdpError, QualityCheckFailed
 from cdp.project import Project, dbt_target, postgres_settings
 from cdp.quality import postgres
 from cdp.quality.config import SuiteConfig, TableConfig, build_suite, columns_needed, load_suites, utc_now
+from cdp.quality.gx_import import import_gx
 
 RESULTS_TABLE = "quality.validation_results"
 DOCS_DIR = Path("target/gx_docs")
@@ -137,7 +138,7 @@ def run_quality(
 
 def _ephemeral_context(docs_dir: Path) -> Any:
     logging.getLogger("great_expectations").setLevel(logging.ERROR)
-    import great_expectations as gx
+    gx = import_gx()
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
     context = gx.get_context(mode="ephemeral")
