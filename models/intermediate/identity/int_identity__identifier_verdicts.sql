@@ -8,6 +8,7 @@
 {%- set config = cdp_identity_config() %}
 {%- set types = config.identifier_types %}
 {%- set key_types = cdp_record_key_types() %}
+{%- set regex_rules = cdp_blocklist_regex_rules(ref('identity_blocklist')) %}
 {%- set partner_limits = [] %}
 {%- for name, spec in types.items() %}
     {%- for partner, limit in spec.get('max_partners', {}).items() %}
@@ -33,22 +34,42 @@ identifiers as (
 ),
 
 blocklist as (
-    select * from {{ ref('identity_blocklist') }}
+    select
+        {{ cdp_blocklist_rule_number() }} as rule_number,
+        blocklist.*
+    from {{ ref('identity_blocklist') }} as blocklist
+),
+
+{#- Exact rules by an equi-join, regex rules by their patterns (literals where they could be
+    read: macros/identity/blocklist.sql). -#}
+blocklist_matches as (
+    select
+        identifiers.identifier_key,
+        blocklist.reason,
+        blocklist.pattern
+    from identifiers
+    inner join blocklist
+        on identifiers.identifier_value = blocklist.pattern
+        and blocklist.match_type = 'exact'
+        and blocklist.identifier_type in (identifiers.identifier_type, '*')
+    union all
+    select
+        identifiers.identifier_key,
+        blocklist.reason,
+        blocklist.pattern
+    from identifiers
+    inner join blocklist
+        on blocklist.match_type = 'regex'
+        and blocklist.identifier_type in (identifiers.identifier_type, '*')
+        and {{ cdp_blocklist_regex_match('identifiers.identifier_value', 'blocklist', regex_rules) }}
 ),
 
 blocked as (
     select
-        identifiers.identifier_key,
-        min({{ dbt.concat(["'blocklist: '", "blocklist.reason", "' ('", "blocklist.pattern", "')'"]) }}) as reason
-    from identifiers
-    inner join blocklist
-        on blocklist.identifier_type in (identifiers.identifier_type, '*')
-        and (
-            (blocklist.match_type = 'exact' and identifiers.identifier_value = blocklist.pattern)
-            or (blocklist.match_type = 'regex'
-                and {{ cdp_regexp_like_expr('identifiers.identifier_value', 'blocklist.pattern') }})
-        )
-    group by identifiers.identifier_key
+        identifier_key,
+        min({{ dbt.concat(["'blocklist: '", "reason", "' ('", "pattern", "')'"]) }}) as reason
+    from blocklist_matches
+    group by identifier_key
 ),
 
 usable_links as (
