@@ -15,6 +15,7 @@ from cdp.project import Project
 
 from .conftest import PROJECT_ROOT
 from .identity_fixtures import identity_config
+from .test_quality import copy_of
 
 PAIRS = "identity.int_identity__probabilistic_pairs"
 MODEL = "identity.int_identity__splink_model"
@@ -123,8 +124,8 @@ def test_evidence_names_every_comparison(con) -> None:
 
 
 def test_stored_model_is_the_settings_with_trained_parameters(con, sample: GenerationResult) -> None:
-    model_json, seed, records, trained_on = con.execute(
-        f"select model_json, seed, training_records, trained_on from {MODEL}"
+    model_json, seed, available, records, trained_on = con.execute(
+        f"select model_json, seed, person_records, training_records, trained_on from {MODEL}"
     ).fetchall()[0]
     model = json.loads(model_json)
     assert seed == 42
@@ -140,6 +141,7 @@ def test_stored_model_is_the_settings_with_trained_parameters(con, sample: Gener
         "select (select count(*) from staging.stg_crm__contacts)"
         " + (select count(*) from staging.stg_shop__customers)",
     )
+    assert available == records  # fewer than training_max_records: no sample
     assert len(trained_on) == 64
 
 
@@ -156,6 +158,52 @@ def test_retraining_on_the_same_data_is_byte_identical(built: Project) -> None:
     records = _records(built.warehouse)
     assert probabilistic.fingerprint(records) == before[1]
     assert probabilistic.model_json(probabilistic.train(records, seed=42)) == before[0]
+
+
+def test_training_sample_is_seeded_sorted_and_bounded(built: Project) -> None:
+    records = _records(built.warehouse)
+    assert probabilistic.training_sample(records, records.num_rows, seed=42) is records
+    sample = probabilistic.training_sample(records, 1_000, seed=42)
+    ids = sample.column("unique_id").to_pylist()
+    assert len(ids) == 1_000
+    assert ids == sorted(ids)
+    assert set(ids) <= set(records.column("unique_id").to_pylist())
+    assert probabilistic.training_sample(records, 1_000, seed=42).equals(sample)
+    assert probabilistic.training_sample(records, 1_000, seed=43).column("unique_id").to_pylist() != ids
+    # Uniform, not the first 1,000 by key: both sources are in it, near their share.
+    crm_share = records.column("source_table").to_pylist().count("crm_contacts") / records.num_rows
+    assert abs(sample.column("source_table").to_pylist().count("crm_contacts") / 1_000 - crm_share) < 0.06
+
+
+def test_the_model_trains_on_a_sample_beyond_training_max_records(built: Project, tmp_path: Path) -> None:
+    project = copy_of(built, tmp_path)
+    config = identity_config(PROJECT_ROOT)
+    config["probabilistic"]["training_max_records"] = 1_000
+    vars_ = json.dumps({"cdp_identity": config})
+    result = run_dbt(project, ["run", "--select", "int_identity__splink_model", "--vars", vars_], quiet=True)
+    assert result.ok, dict(result.statuses)
+    with duckdb.connect(str(project.warehouse), read_only=True) as con:
+        row = con.execute(
+            f"select person_records, training_records, crm_contacts_records + shop_customers_records,"
+            f" trained_on from {MODEL}"
+        ).fetchall()[0]
+    records = _records(project.warehouse)
+    sample = probabilistic.training_sample(records, 1_000, seed=42)
+    assert row == (records.num_rows, 1_000, 1_000, probabilistic.fingerprint(sample))
+
+
+def test_a_too_small_training_max_records_is_refused_by_name(built: Project, tmp_path: Path) -> None:
+    config = identity_config(PROJECT_ROOT)
+    config["probabilistic"]["training_max_records"] = 10
+    result = run_dbt(
+        copy_of(built, tmp_path),
+        ["run", "--select", "int_identity__splink_model", "--vars", json.dumps({"cdp_identity": config})],
+        capture=True,
+    )
+    assert not result.ok
+    assert "cdp_identity.probabilistic.training_max_records: must be a whole number >= 1000, got 10" in (
+        result.output
+    )
 
 
 def _identity_models(built: Project, *extra: str) -> set[str]:

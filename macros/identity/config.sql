@@ -59,7 +59,7 @@
     {%- endfor -%}
     {%- set probabilistic = config.get('probabilistic', {}) -%}
     {%- if probabilistic is not mapping -%}
-        {{ exceptions.raise_compiler_error("cdp_identity.probabilistic: expected {enabled, match_probability, same_person_probability, seed}") }}
+        {{ exceptions.raise_compiler_error("cdp_identity.probabilistic: expected {enabled, match_probability, same_person_probability, seed, training_max_records}") }}
     {%- endif -%}
     {%- for key in ['match_probability', 'same_person_probability'] -%}
         {%- set value = probabilistic.get(key, 1) -%}
@@ -67,6 +67,10 @@
             {{ exceptions.raise_compiler_error("cdp_identity.probabilistic." ~ key ~ ": must be a probability in (0, 1], got " ~ value) }}
         {%- endif -%}
     {%- endfor -%}
+    {%- set max_records = probabilistic.get('training_max_records', 300000) -%}
+    {%- if max_records is not number or max_records < 1000 or max_records != max_records | int -%}
+        {{ exceptions.raise_compiler_error("cdp_identity.probabilistic.training_max_records: must be a whole number >= 1000, got " ~ max_records) }}
+    {%- endif -%}
     {%- set max_passes = config.get('max_passes', 40) -%}
     {%- if max_passes is not number or max_passes < 1 -%}
         {{ exceptions.raise_compiler_error("cdp_identity.max_passes: must be a whole number >= 1, got " ~ max_passes) }}
