@@ -1,6 +1,7 @@
-"""The identity blocklist guard (seed identity_blocklist, int_identity__identifier_verdicts):
-which identifiers it blocks on the generated sample, and that its regex rules are compiled as
-literals once the seed is built (a pattern read from a column is compiled per row on DuckDB)."""
+"""The identity blocklist (seed identity_blocklist, int_identity__blocklisted_identifiers):
+which identifiers it blocks on the generated sample, that probabilistic matching never sees
+them, and that its regex rules are compiled as literals once the seed is built (a pattern read
+from a column is compiled per row on DuckDB)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ from .conftest import PROJECT_ROOT
 from .test_quality import copy_of, execute
 
 SEED = PROJECT_ROOT / "seeds" / "identity_blocklist.csv"
-MODEL = "int_identity__identifier_verdicts"
+MODEL = "int_identity__blocklisted_identifiers"
+VERDICTS = "identity.int_identity__identifier_verdicts"
 
 
 def _rules() -> list[dict[str, str]]:
@@ -46,7 +48,7 @@ def _expected_reason(identifier_type: str, value: str, rules: list[dict[str, str
 def test_the_guard_blocks_exactly_what_the_seed_matches(built: Project) -> None:
     with duckdb.connect(str(built.warehouse), read_only=True) as con:
         verdicts = con.execute(
-            f"select identifier_type, identifier_value, guard, guard_reason from identity.{MODEL}"
+            f"select identifier_type, identifier_value, guard, guard_reason from {VERDICTS}"
         ).fetchall()
     rules = _rules()
     expected = {
@@ -59,6 +61,29 @@ def test_the_guard_blocks_exactly_what_the_seed_matches(built: Project) -> None:
     # The sample's junk covers both kinds of rule, so both paths of the guard are exercised.
     kinds = {rule["match_type"] for rule in rules for key in blocked if _matches(rule, *key)}
     assert kinds == {"exact", "regex"}
+
+
+def test_probabilistic_matching_never_compares_a_blocklisted_email_or_phone(built: Project) -> None:
+    with duckdb.connect(str(built.warehouse), read_only=True) as con:
+
+        def count(sql: str) -> int:
+            return con.execute(sql).fetchall()[0][0]
+
+        blocked = f"select identifier_value from identity.{MODEL}"
+        staged = count(
+            f"select count(*) from staging.stg_crm__contacts where email_canonical in ({blocked})"
+            f" or phone_e164 in ({blocked})"
+        )
+        compared = count(
+            "select count(*) from identity.int_identity__person_records"
+            f" where email_canonical in ({blocked}) or phone_e164 in ({blocked})"
+        )
+        kept = count(
+            "select count(*) from identity.int_identity__person_records where email_canonical is not null"
+        )
+    assert staged > 0  # the sample has placeholders to keep out
+    assert compared == 0
+    assert kept > 0
 
 
 def _compiled_model(project: Project, target_path: Path) -> str:

@@ -1,14 +1,14 @@
 {#- One row per distinct identifier: may it link records? Guards, in order:
-    blocklist (seed identity_blocklist) then max_partners (an identifier carried by records
-    with more distinct values of a partner type than allowed is shared, e.g. an in-store
-    kiosk's device id or a household inbox, and links nothing). Partner records known to be
+    blocklist (seed identity_blocklist, matched in int_identity__blocklisted_identifiers)
+    then max_partners (an identifier carried by records with more distinct values of a
+    partner type than allowed is shared, e.g. an in-store kiosk's device id or a household
+    inbox, and links nothing). Partner records known to be
     one person (int_identity__same_person_groups: Splink pairs, a shared phone) count once:
     two accounts of one person do not make their inbox shared, two people's do. The
     pseudo-type `people` counts CRM contacts and shop accounts together. -#}
 {%- set config = cdp_identity_config() %}
 {%- set types = config.identifier_types %}
 {%- set key_types = cdp_record_key_types() %}
-{%- set regex_rules = cdp_blocklist_regex_rules(ref('identity_blocklist')) %}
 {%- set partner_limits = [] %}
 {%- for name, spec in types.items() %}
     {%- for partner, limit in spec.get('max_partners', {}).items() %}
@@ -33,43 +33,11 @@ identifiers as (
     group by identifier_key, identifier_type, identifier_value, priority
 ),
 
-blocklist as (
-    select
-        {{ cdp_blocklist_rule_number() }} as rule_number,
-        blocklist.*
-    from {{ ref('identity_blocklist') }} as blocklist
-),
-
-{#- Exact rules by an equi-join, regex rules by their patterns (literals where they could be
-    read: macros/identity/blocklist.sql). -#}
-blocklist_matches as (
-    select
-        identifiers.identifier_key,
-        blocklist.reason,
-        blocklist.pattern
-    from identifiers
-    inner join blocklist
-        on identifiers.identifier_value = blocklist.pattern
-        and blocklist.match_type = 'exact'
-        and blocklist.identifier_type in (identifiers.identifier_type, '*')
-    union all
-    select
-        identifiers.identifier_key,
-        blocklist.reason,
-        blocklist.pattern
-    from identifiers
-    inner join blocklist
-        on blocklist.match_type = 'regex'
-        and blocklist.identifier_type in (identifiers.identifier_type, '*')
-        and {{ cdp_blocklist_regex_match('identifiers.identifier_value', 'blocklist', regex_rules) }}
-),
-
 blocked as (
     select
         identifier_key,
-        min({{ dbt.concat(["'blocklist: '", "reason", "' ('", "pattern", "')'"]) }}) as reason
-    from blocklist_matches
-    group by identifier_key
+        reason
+    from {{ ref('int_identity__blocklisted_identifiers') }}
 ),
 
 usable_links as (
