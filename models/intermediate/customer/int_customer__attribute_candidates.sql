@@ -1,18 +1,27 @@
 {#- Every value a source record offers for an attribute of the golden record (name, email,
     phone, address, date_of_birth), with the customer, the source and when it was recorded.
     int_customer__golden_attributes picks one per customer and attribute. Values the
-    identity blocklist marks as placeholders (test@test.com) are not candidates. -#}
+    identity blocklist marks as placeholders (test@test.com) are not candidates. Each row
+    carries its attribute's columns only. -#}
+{#- columns: the value columns each attribute's rows carry; the others are null, so the
+    survivorship windows sort narrow rows. -#}
 {%- set attributes = [
     {'name': 'name',
      'value_key': "lower(coalesce(" ~ dbt.concat(["first_name", "' '", "last_name"]) ~ ", first_name, last_name, requester_name))",
-     'present': "coalesce(first_name, last_name, requester_name) is not null"},
-    {'name': 'email', 'value_key': "email_canonical", 'present': "email is not null and not is_email_blocked"},
-    {'name': 'phone', 'value_key': "phone_e164", 'present': "phone_e164 is not null and not is_phone_blocked"},
+     'present': "coalesce(first_name, last_name, requester_name) is not null",
+     'columns': ['first_name', 'last_name', 'requester_name']},
+    {'name': 'email', 'value_key': "email_canonical", 'present': "email is not null and not is_email_blocked",
+     'columns': ['email']},
+    {'name': 'phone', 'value_key': "phone_e164", 'present': "phone_e164 is not null and not is_phone_blocked",
+     'columns': ['phone_e164']},
     {'name': 'address',
      'value_key': "lower(" ~ dbt.concat(["coalesce(street_address, '')", "'|'", "coalesce(postcode, '')", "'|'", "coalesce(country_code, '')"]) ~ ")",
-     'present': "street_address is not null or postcode is not null"},
-    {'name': 'date_of_birth', 'value_key': "cast(date_of_birth as " ~ dbt.type_string() ~ ")", 'present': "date_of_birth is not null"},
+     'present': "street_address is not null or postcode is not null",
+     'columns': ['street_address', 'city', 'postcode', 'country_code']},
+    {'name': 'date_of_birth', 'value_key': "cast(date_of_birth as " ~ dbt.type_string() ~ ")", 'present': "date_of_birth is not null",
+     'columns': ['date_of_birth']},
 ] %}
+{%- set value_columns = cdp_attribute_value_columns() %}
 
 with records as (
     select
@@ -26,8 +35,7 @@ blocked as (
     select
         identifier_type,
         identifier_value
-    from {{ ref('int_identity__identifier_verdicts') }}
-    where guard = 'blocklist'
+    from {{ ref('int_identity__blocklisted_identifiers') }}
 ),
 
 source_values as (
@@ -79,16 +87,10 @@ candidates as (
             observed_at,
             cast('{{ attribute.name }}' as {{ dbt.type_string() }}) as attribute_name,
             {{ attribute.value_key }} as value_key,
-            first_name,
-            last_name,
-            requester_name,
-            email,
-            phone_e164,
-            street_address,
-            city,
-            postcode,
-            country_code,
-            date_of_birth
+            {%- for column, column_type in value_columns.items() if column != 'email_canonical' %}
+                {% if column in attribute.columns %}{{ column }}{% else %}cast(null as {{ column_type }}) as {{ column }}{% endif %}
+                {%- if not loop.last %},{% endif %}
+            {%- endfor %}
         from with_customer
         where {{ attribute.present }}
         {% if not loop.last %}union all{% endif %}
