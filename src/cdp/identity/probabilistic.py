@@ -279,19 +279,16 @@ def model_json(model: dict[str, Any]) -> str:
     return json.dumps(model, sort_keys=True, indent=2)
 
 
-def model_summary(
-    model: dict[str, Any], records: pa.Table, seed: int, person_records: int | None = None
-) -> dict[str, Any]:
+def model_summary(model: dict[str, Any], records: pa.Table, seed: int, person_records: int) -> dict[str, Any]:
     """The row int_identity__splink_model stores: the model, what it was trained on
-    (``records``) and how many person records there were (``person_records``, default all of
-    ``records``)."""
+    (``records``) and how many person records there were (``person_records``)."""
     import splink
 
     sources = records.column("source_table").to_pylist()
     return {
         "model_json": model_json(model),
         "seed": seed,
-        "person_records": records.num_rows if person_records is None else person_records,
+        "person_records": person_records,
         "training_records": records.num_rows,
         "crm_contacts_records": sources.count("crm_contacts"),
         "shop_customers_records": sources.count("shop_customers"),
