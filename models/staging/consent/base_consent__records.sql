@@ -1,7 +1,9 @@
+{{ config(**cdp_base_model_config()) }}
+
 -- Typed consent decisions with a verdict per raw row. A decision that cannot be tied to
 -- an address, purpose or status must not silently count as consent: it is quarantined.
 with source as (
-    select * from {{ source('consent', 'records') }}
+    {{ cdp_raw_rows_to_stage(source('consent', 'records')) }}
 ),
 
 cleaned as (
@@ -41,9 +43,16 @@ typed as (
         _source_row,
         _loaded_at
     from cleaned
+),
+
+with_canonical_email as (
+    select
+        typed.*,
+        {{ cdp_canonical_email('email') }} as email_canonical
+    from typed
 )
 
 {{ cdp_flag_duplicates(
-    'typed', 'consent_id', '_loaded_at desc',
+    'with_canonical_email', 'consent_id', '_loaded_at desc',
     ['email', 'purpose', 'status', 'capture_source', 'recorded_at']
 ) }}

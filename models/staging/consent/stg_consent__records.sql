@@ -6,13 +6,13 @@ with records as (
 select
     consent_id,
     email,
-    {{ cdp_canonical_email('email') }} as email_canonical,
+    email_canonical,
     purpose,
     status,
-    status = 'granted' as is_granted,
     capture_source,
     recorded_at,
     _source_file,
     _source_row,
-    _loaded_at
+    _loaded_at,
+    status = 'granted' as is_granted
 from records

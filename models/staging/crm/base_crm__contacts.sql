@@ -1,6 +1,8 @@
+{{ config(**cdp_base_model_config()) }}
+
 -- Typed CRM contacts with a verdict per raw row; stg_ and quarantine_ models split on it.
 with source as (
-    select * from {{ source('crm', 'contacts') }}
+    {{ cdp_raw_rows_to_stage(source('crm', 'contacts')) }}
 ),
 
 cleaned as (
@@ -50,10 +52,17 @@ typed as (
         _source_row,
         _loaded_at
     from cleaned
+),
+
+with_canonical_email as (
+    select
+        typed.*,
+        {{ cdp_canonical_email('email') }} as email_canonical
+    from typed
 )
 
 {{ cdp_flag_duplicates(
-    'typed', 'contact_id', 'updated_at desc nulls last, _loaded_at desc',
+    'with_canonical_email', 'contact_id', 'updated_at desc nulls last, _loaded_at desc',
     ['first_name', 'last_name', 'email', 'phone_e164', 'date_of_birth', 'street_address',
      'city', 'postcode', 'country_code', 'created_at', 'updated_at']
 ) }}

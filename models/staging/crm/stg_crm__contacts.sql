@@ -8,7 +8,7 @@ select
     first_name,
     last_name,
     email,
-    {{ cdp_canonical_email('email') }} as email_canonical,
+    email_canonical,
     phone_e164,
     date_of_birth,
     street_address,

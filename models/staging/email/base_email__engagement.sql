@@ -1,7 +1,9 @@
+{{ config(**cdp_base_model_config()) }}
+
 -- Typed engagement events with a verdict per raw row. The address is this source's only
 -- identifier, so a row without a valid one cannot be attributed and is quarantined.
 with source as (
-    select * from {{ source('email', 'engagement') }}
+    {{ cdp_raw_rows_to_stage(source('email', 'engagement')) }}
 ),
 
 cleaned as (
@@ -37,9 +39,16 @@ typed as (
         _source_row,
         _loaded_at
     from cleaned
+),
+
+with_canonical_email as (
+    select
+        typed.*,
+        {{ cdp_canonical_email('email') }} as email_canonical
+    from typed
 )
 
 {{ cdp_flag_duplicates(
-    'typed', 'event_id', '_loaded_at asc',
+    'with_canonical_email', 'event_id', '_loaded_at asc',
     ['email', 'campaign_id', 'event_type', 'event_at']
 ) }}

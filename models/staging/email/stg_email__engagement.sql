@@ -6,7 +6,7 @@ with engagement as (
 select
     event_id,
     email,
-    {{ cdp_canonical_email('email') }} as email_canonical,
+    email_canonical,
     campaign_id,
     event_type,
     event_at,

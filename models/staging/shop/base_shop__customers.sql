@@ -1,6 +1,8 @@
+{{ config(**cdp_base_model_config()) }}
+
 -- Typed shop accounts with a verdict per raw row; stg_ and quarantine_ models split on it.
 with source as (
-    select * from {{ source('shop', 'customers') }}
+    {{ cdp_raw_rows_to_stage(source('shop', 'customers')) }}
 ),
 
 cleaned as (
@@ -47,10 +49,17 @@ typed as (
         _source_row,
         _loaded_at
     from cleaned
+),
+
+with_canonical_email as (
+    select
+        typed.*,
+        {{ cdp_canonical_email('email') }} as email_canonical
+    from typed
 )
 
 {{ cdp_flag_duplicates(
-    'typed', 'customer_id', '_loaded_at desc',
+    'with_canonical_email', 'customer_id', '_loaded_at desc',
     ['email', 'first_name', 'last_name', 'phone_e164', 'loyalty_id', 'street_address', 'city',
      'postcode', 'country_code', 'created_at']
 ) }}

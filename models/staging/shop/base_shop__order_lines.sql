@@ -1,7 +1,9 @@
+{{ config(**cdp_base_model_config()) }}
+
 -- Typed order lines with a verdict per raw row. Lines of an order that is not staged
 -- (quarantined or not landed yet) wait in quarantine; a later build releases them.
 with source as (
-    select * from {{ source('shop', 'order_lines') }}
+    {{ cdp_raw_rows_to_stage(source('shop', 'order_lines'), recheck_reason='order not staged') }}
 ),
 
 staged_orders as (

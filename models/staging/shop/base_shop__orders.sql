@@ -1,6 +1,8 @@
+{{ config(**cdp_base_model_config()) }}
+
 -- Typed orders with a verdict per raw row; the newest export of an order wins.
 with source as (
-    select * from {{ source('shop', 'orders') }}
+    {{ cdp_raw_rows_to_stage(source('shop', 'orders')) }}
 ),
 
 cleaned as (
@@ -44,9 +46,16 @@ typed as (
         _source_row,
         _loaded_at
     from cleaned
+),
+
+with_canonical_email as (
+    select
+        typed.*,
+        {{ cdp_canonical_email('email') }} as email_canonical
+    from typed
 )
 
 {{ cdp_flag_duplicates(
-    'typed', 'order_id', '_loaded_at desc',
+    'with_canonical_email', 'order_id', '_loaded_at desc',
     ['customer_id', 'email', 'ordered_at', 'status', 'currency', 'total_amount']
 ) }}

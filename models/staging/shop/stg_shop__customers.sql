@@ -6,7 +6,7 @@ with customers as (
 select
     customer_id,
     email,
-    {{ cdp_canonical_email('email') }} as email_canonical,
+    email_canonical,
     first_name,
     last_name,
     phone_e164,

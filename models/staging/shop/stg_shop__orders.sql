@@ -7,8 +7,7 @@ select
     order_id,
     customer_id,
     email,
-    {{ cdp_canonical_email('email') }} as email_canonical,
-    customer_id is null as is_guest_checkout,
+    email_canonical,
     ordered_at,
     status,
     currency,
@@ -16,5 +15,6 @@ select
     has_invalid_email,
     _source_file,
     _source_row,
-    _loaded_at
+    _loaded_at,
+    customer_id is null as is_guest_checkout
 from orders

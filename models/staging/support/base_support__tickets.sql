@@ -1,7 +1,9 @@
+{{ config(**cdp_base_model_config()) }}
+
 -- Typed tickets with a verdict per raw row. Phones carry no country here, so national
 -- numbers resolve with var cdp_default_country.
 with source as (
-    select * from {{ source('support', 'tickets') }}
+    {{ cdp_raw_rows_to_stage(source('support', 'tickets')) }}
 ),
 
 cleaned as (
@@ -42,10 +44,17 @@ typed as (
         _source_row,
         _loaded_at
     from cleaned
+),
+
+with_canonical_email as (
+    select
+        typed.*,
+        {{ cdp_canonical_email('requester_email') }} as requester_email_canonical
+    from typed
 )
 
 {{ cdp_flag_duplicates(
-    'typed', 'ticket_id', '_loaded_at desc',
+    'with_canonical_email', 'ticket_id', '_loaded_at desc',
     ['requester_email', 'requester_name', 'requester_phone_e164', 'channel', 'subject', 'status',
      'created_at']
 ) }}

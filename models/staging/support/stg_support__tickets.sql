@@ -6,7 +6,7 @@ with tickets as (
 select
     ticket_id,
     requester_email,
-    {{ cdp_canonical_email('requester_email') }} as requester_email_canonical,
+    requester_email_canonical,
     requester_name,
     requester_phone_e164,
     channel,

@@ -1,6 +1,8 @@
+{{ config(**cdp_base_model_config()) }}
+
 -- Typed events with a verdict per raw row; the first delivery of an event id is kept.
 with source as (
-    select * from {{ source('web', 'events') }}
+    {{ cdp_raw_rows_to_stage(source('web', 'events')) }}
 ),
 
 cleaned as (

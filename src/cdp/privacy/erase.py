@@ -104,14 +104,16 @@ def erase(project: Project, ref: SubjectRef, reason: str | None = None) -> Erasu
         _record_request(con, ref, normalizer, result, reason, subject)
         register_functions(con, normalizer)
         _remove_raw(con, subject, result)
-    build = run_dbt(project, ["build"], quiet=True)
+    # --full-refresh: incremental staging only adds raw rows, so it would keep the deleted ones
+    # (and refuses to run once rows are gone); the models dbt must never refresh keep theirs.
+    build = run_dbt(project, ["build", "--full-refresh"], quiet=True)
     with duckdb.connect(str(project.warehouse)) as con:
         if not build.ok:
             result.status = "build_failed"
             _finish(con, result)
             raise ErasureError(
                 f"erasure {result.request_id}: raw rows removed and tombstoned, but `dbt build` failed "
-                f"({dict(build.statuses)}): fix it and run `cdp build`, then `cdp erase` again"
+                f"({dict(build.statuses)}): fix it and run `cdp build --full-refresh`, then `cdp erase` again"
             )
         tokens = _tokens(subject, sync_keys)
         for table in KEPT_BY_BUILD:
