@@ -127,13 +127,17 @@
 
 {% macro cdp_validate_predictive(predictive) %}
     {%- if predictive is not mapping -%}
-        {{ exceptions.raise_compiler_error("cdp_customer.predictive: must be a mapping {time_unit, horizon_months, monthly_discount_rate}") }}
+        {{ exceptions.raise_compiler_error("cdp_customer.predictive: must be a mapping {time_unit, horizon_months, monthly_discount_rate, refit_after_growth}") }}
     {%- endif -%}
     {%- if predictive.get('time_unit') not in ['day', 'week'] -%}
         {{ exceptions.raise_compiler_error("cdp_customer.predictive.time_unit: must be day or week, got " ~ predictive.get('time_unit')) }}
     {%- endif -%}
     {%- if predictive.get('horizon_months') is not number or predictive.horizon_months < 1 -%}
         {{ exceptions.raise_compiler_error("cdp_customer.predictive.horizon_months: must be a whole number >= 1, got " ~ predictive.get('horizon_months')) }}
+    {%- endif -%}
+    {%- set growth = predictive.get('refit_after_growth', 0.1) -%}
+    {%- if growth is not number or growth < 0 or growth > 1 -%}
+        {{ exceptions.raise_compiler_error("cdp_customer.predictive.refit_after_growth: must be a share in [0, 1] (0.1 = refit after 10% more customers), got " ~ growth) }}
     {%- endif -%}
     {%- set rate = predictive.get('monthly_discount_rate') -%}
     {%- if rate is not number or rate < 0 or rate >= 1 -%}

@@ -59,7 +59,7 @@
     {%- endfor -%}
     {%- set probabilistic = config.get('probabilistic', {}) -%}
     {%- if probabilistic is not mapping -%}
-        {{ exceptions.raise_compiler_error("cdp_identity.probabilistic: expected {enabled, match_probability, same_person_probability, seed, training_max_records}") }}
+        {{ exceptions.raise_compiler_error("cdp_identity.probabilistic: expected {enabled, match_probability, same_person_probability, seed, training_max_records, retrain_after_growth}") }}
     {%- endif -%}
     {%- for key in ['match_probability', 'same_person_probability'] -%}
         {%- set value = probabilistic.get(key, 1) -%}
@@ -70,6 +70,10 @@
     {%- set max_records = probabilistic.get('training_max_records', 300000) -%}
     {%- if max_records is not number or max_records < 1000 or max_records != max_records | int -%}
         {{ exceptions.raise_compiler_error("cdp_identity.probabilistic.training_max_records: must be a whole number >= 1000, got " ~ max_records) }}
+    {%- endif -%}
+    {%- set growth = probabilistic.get('retrain_after_growth', 0.1) -%}
+    {%- if growth is not number or growth < 0 or growth > 1 -%}
+        {{ exceptions.raise_compiler_error("cdp_identity.probabilistic.retrain_after_growth: must be a share in [0, 1] (0.1 = retrain after 10% more records), got " ~ growth) }}
     {%- endif -%}
     {%- set max_passes = config.get('max_passes', 40) -%}
     {%- if max_passes is not number or max_passes < 1 -%}

@@ -82,7 +82,8 @@ class PhasedBuild:
     def run(self) -> DbtResult:
         # dbt writes each Python model's compiled code (its refs resolved) to the manifest.
         names = sorted(path.stem for path in (self.project.root / "models").rglob("*.py"))
-        if names and not self._dbt(["compile", "--select", *names], quiet=True):
+        # With --full-refresh, so an incremental Python model compiles with is_incremental False.
+        if names and not self._dbt(["compile", *self._refresh(), "--select", *names], quiet=True):
             return self._result(1)
         manifest = json.loads((self.target_path / "manifest.json").read_text())
         models = python_models(manifest)
@@ -180,6 +181,8 @@ def run_python_model(model: PythonModel, tables: TargetTables) -> int:
     # The code dbt compiled from the project's own model file, as dbt-duckdb would run it.
     exec(compile(model.compiled_code, model.path, "exec"), namespace)
     session = duckdb.connect()
+    if namespace["dbtObj"](None).is_incremental:  # as compiled: the table exists, no --full-refresh
+        _attach_this(session, model, tables)
 
     def load(relation: str) -> duckdb.DuckDBPyRelation:
         return session.from_arrow(tables.read(f"select * from {relation}"))
@@ -188,6 +191,16 @@ def run_python_model(model: PythonModel, tables: TargetTables) -> int:
     table = _as_arrow(returned, model)
     tables.write(model.schema, model.identifier, table)
     return table.num_rows
+
+
+def _attach_this(session: duckdb.DuckDBPyConnection, model: PythonModel, tables: TargetTables) -> None:
+    """Copies the model's current table from the target into ``session``, as schema.identifier
+    (cdp.model_reuse.stored_rows reads it there), for an incremental model's last rows."""
+    stored = tables.read(f"select * from {model.schema}.{model.identifier}")
+    session.execute(f'create schema if not exists "{model.schema}"')
+    session.register("cdp_stored_rows", stored)
+    session.execute(f'create table "{model.schema}"."{model.identifier}" as select * from cdp_stored_rows')
+    session.unregister("cdp_stored_rows")
 
 
 def _as_arrow(returned: object, model: PythonModel) -> pa.Table:

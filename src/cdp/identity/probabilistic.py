@@ -22,9 +22,28 @@ import duckdb
 import pyarrow as pa
 from splink import DuckDBAPI, Linker, block_on
 
+from cdp import model_reuse
+
 LINKER_UID = "cdp_identity"  # fixed: Splink otherwise writes a random uid into the model JSON
 UNIQUE_ID = "unique_id"  # source_table || '|' || record_id
+MODEL_NAME = "identity_match"  # int_identity__splink_model's key: the one model it holds
 SOURCE_TABLES = ("crm_contacts", "shop_customers")  # rows of int_identity__person_records
+# The columns of int_identity__splink_model (model_summary's keys).
+SUMMARY_COLUMNS = frozenset(
+    {
+        "model_name",
+        "model_json",
+        "seed",
+        "person_records",
+        "training_records",
+        "crm_contacts_records",
+        "shop_customers_records",
+        "trained_on",
+        "probability_two_random_records_match",
+        "comparisons",
+        "splink_version",
+    }
+)
 RECORD_COLUMNS = (
     "first_name",
     "first_name_group",  # nickname group (seed first_name_groups): Bob and Robert are one
@@ -286,6 +305,7 @@ def model_summary(model: dict[str, Any], records: pa.Table, seed: int, person_re
 
     sources = records.column("source_table").to_pylist()
     return {
+        "model_name": MODEL_NAME,
         "model_json": model_json(model),
         "seed": seed,
         "person_records": person_records,
@@ -297,6 +317,25 @@ def model_summary(model: dict[str, Any], records: pa.Table, seed: int, person_re
         "comparisons": ", ".join(c["output_column_name"] for c in model["comparisons"]),
         "splink_version": splink.__version__,
     }
+
+
+def stored_model_still_fits(
+    stored: pa.Table, person_records: int, seed: int, max_records: int, growth: float
+) -> bool:
+    """Whether the stored int_identity__splink_model row may score this build's records: it has
+    this version's columns, seed, sample bound and Splink version, and the person records
+    changed by less than ``growth`` since it was trained."""
+    import splink
+
+    if stored.num_rows != 1 or set(stored.column_names) != SUMMARY_COLUMNS:
+        return False
+    row = stored.to_pylist()[0]
+    return (
+        row["seed"] == seed
+        and row["training_records"] == min(row["person_records"], max_records)
+        and row["splink_version"] == splink.__version__
+        and model_reuse.within_growth(row["person_records"], person_records, growth)
+    )
 
 
 def level_labels(model: dict[str, Any]) -> dict[str, dict[int, str]]:

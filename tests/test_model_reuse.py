@@ -1,0 +1,112 @@
+"""Stored statistical models (Splink, BG/NBD and Gamma-Gamma) are kept by builds without
+--full-refresh while the data changed little and their settings did not; refitted otherwise."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pytest
+import splink
+
+from cdp.dbt_runner import run_dbt
+from cdp.identity import probabilistic
+from cdp.model_reuse import growth_setting, within_growth
+from cdp.project import Project
+
+FIT_MODELS = ["int_identity__splink_model", "int_customer__prediction_fit"]
+
+
+@pytest.mark.parametrize(
+    ("fitted_on", "available", "growth", "reuse"),
+    [
+        (1000, 1000, 0.1, True),
+        (1000, 1099, 0.1, True),
+        (1000, 1100, 0.1, False),  # grown by the whole share: refit
+        (1000, 899, 0.1, False),  # shrunk by more than it
+        (1000, 1000, 0.0, False),  # 0: refit on every build
+        (0, 0, 0.5, False),  # nothing was fitted
+    ],
+)
+def test_within_growth(fitted_on: int, available: int, growth: float, reuse: bool) -> None:
+    assert within_growth(fitted_on, available, growth) is reuse
+
+
+@pytest.mark.parametrize("bad", ["-0.1", "1.5", "ten percent", None])
+def test_a_growth_outside_0_1_is_refused_by_name(bad: object) -> None:
+    with pytest.raises(
+        ValueError, match=r"cdp_customer.predictive.refit_after_growth: must be a share in \[0, 1\]"
+    ):
+        growth_setting(bad, "cdp_customer.predictive.refit_after_growth")
+
+
+def stored_model(**changes: object) -> pa.Table:
+    row = {
+        "model_name": probabilistic.MODEL_NAME,
+        "model_json": "{}",
+        "seed": 42,
+        "person_records": 2000,
+        "training_records": 2000,
+        "crm_contacts_records": 1000,
+        "shop_customers_records": 1000,
+        "trained_on": "abc",
+        "probability_two_random_records_match": 0.001,
+        "comparisons": "first_name",
+        "splink_version": splink.__version__,
+    }
+    row.update(changes)
+    return pa.Table.from_pylist([{k: v for k, v in row.items() if v is not None}])
+
+
+@pytest.mark.parametrize(
+    ("changes", "records", "reuse"),
+    [
+        ({}, 2100, True),
+        ({}, 2300, False),  # 15% more person records
+        ({"seed": 7}, 2000, False),  # another seed configured
+        ({"person_records": 5000, "training_records": 5000}, 5000, False),  # bound now 3000
+        ({"splink_version": "4.0.0"}, 2000, False),
+        ({"model_name": None}, 2000, False),  # stored before the table had model_name
+    ],
+)
+def test_the_stored_splink_model_is_kept_only_while_it_still_fits(changes, records: int, reuse: bool) -> None:
+    stored = stored_model(**changes)
+    assert probabilistic.stored_model_still_fits(stored, records, 42, 3000, 0.1) is reuse
+
+
+def test_summary_columns_are_the_stored_rows_columns() -> None:
+    assert set(stored_model().column_names) == probabilistic.SUMMARY_COLUMNS
+
+
+@pytest.fixture
+def warehouse_copy(built: Project, tmp_path: Path) -> Project:
+    copy = Project(built.root, tmp_path / "cdp.duckdb")
+    shutil.copy(built.warehouse, copy.warehouse)
+    with duckdb.connect(str(copy.warehouse)) as con:  # marks what the last build stored
+        con.execute("update identity.int_identity__splink_model set trained_on = 'stored'")
+        con.execute("update customer.int_customer__prediction_fit set as_of_date = date '2001-02-03'")
+    return copy
+
+
+def marks(project: Project) -> tuple[str, set]:
+    with duckdb.connect(str(project.warehouse), read_only=True) as con:
+        (trained_on,) = con.execute("select trained_on from identity.int_identity__splink_model").fetchone()
+        dates = con.execute(
+            "select distinct as_of_date from customer.int_customer__prediction_fit"
+        ).fetchall()
+    return trained_on, {row[0] for row in dates}
+
+
+def test_a_build_without_full_refresh_keeps_the_stored_models(warehouse_copy: Project) -> None:
+    result = run_dbt(warehouse_copy, ["run", "--select", *FIT_MODELS], quiet=True)
+    assert result.ok, dict(result.statuses)
+    assert marks(warehouse_copy) == ("stored", {date(2001, 2, 3)})
+
+
+def test_full_refresh_refits_both_to_what_the_data_gives(warehouse_copy: Project, built: Project) -> None:
+    result = run_dbt(warehouse_copy, ["run", "--full-refresh", "--select", *FIT_MODELS], quiet=True)
+    assert result.ok, dict(result.statuses)
+    assert marks(warehouse_copy) == marks(built)  # the same fingerprint and date as the first build
