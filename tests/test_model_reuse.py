@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import shutil
-from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -87,26 +86,36 @@ def warehouse_copy(built: Project, tmp_path: Path) -> Project:
     shutil.copy(built.warehouse, copy.warehouse)
     with duckdb.connect(str(copy.warehouse)) as con:  # marks what the last build stored
         con.execute("update identity.int_identity__splink_model set trained_on = 'stored'")
-        con.execute("update customer.int_customer__prediction_fit set as_of_date = date '2001-02-03'")
+        con.execute("update customer.int_customer__prediction_fit set log_likelihood = -1")
     return copy
 
 
-def marks(project: Project) -> tuple[str, set]:
+def stored(project: Project) -> tuple[str, set[float]]:
+    """(the Splink model's trained_on, the fits' log-likelihoods)."""
     with duckdb.connect(str(project.warehouse), read_only=True) as con:
         (trained_on,) = con.execute("select trained_on from identity.int_identity__splink_model").fetchone()
-        dates = con.execute(
-            "select distinct as_of_date from customer.int_customer__prediction_fit"
-        ).fetchall()
-    return trained_on, {row[0] for row in dates}
+        fits = con.execute("select log_likelihood from customer.int_customer__prediction_fit").fetchall()
+    return trained_on, {row[0] for row in fits}
+
+
+def run_fits(project: Project, *flags: str) -> None:
+    result = run_dbt(project, ["run", "--select", *FIT_MODELS, *flags], quiet=True)
+    assert result.ok, dict(result.statuses)
 
 
 def test_a_build_without_full_refresh_keeps_the_stored_models(warehouse_copy: Project) -> None:
-    result = run_dbt(warehouse_copy, ["run", "--select", *FIT_MODELS], quiet=True)
-    assert result.ok, dict(result.statuses)
-    assert marks(warehouse_copy) == ("stored", {date(2001, 2, 3)})
+    run_fits(warehouse_copy)
+    assert stored(warehouse_copy) == ("stored", {-1.0})
+
+
+def test_fits_of_another_as_of_date_are_refitted(warehouse_copy: Project, built: Project) -> None:
+    with duckdb.connect(str(warehouse_copy.warehouse)) as con:
+        con.execute("update customer.int_customer__prediction_fit set as_of_date = date '2001-02-03'")
+    run_fits(warehouse_copy)
+    assert stored(warehouse_copy) == ("stored", stored(built)[1])
 
 
 def test_full_refresh_refits_both_to_what_the_data_gives(warehouse_copy: Project, built: Project) -> None:
-    result = run_dbt(warehouse_copy, ["run", "--full-refresh", "--select", *FIT_MODELS], quiet=True)
-    assert result.ok, dict(result.statuses)
-    assert marks(warehouse_copy) == marks(built)  # the same fingerprint and date as the first build
+    run_fits(warehouse_copy, "--full-refresh")
+    assert stored(warehouse_copy) == stored(built)  # the same fingerprint and fits as the first build
+    assert stored(built)[0] != "stored" and -1.0 not in stored(built)[1]

@@ -7,7 +7,7 @@ carry no values, so a young shop's build still passes (a warn-severity test repo
 a fit that does not converge fails the model.
 
 A build without --full-refresh keeps the stored fits (cdp.model_reuse) while both were fitted,
-in the same time unit, and the customers changed by less than
+in the same time unit and as of the same date, and the customers changed by less than
 cdp_customer.predictive.refit_after_growth since; --full-refresh always refits.
 """
 
@@ -40,17 +40,29 @@ def _fit(fit, *columns):
         return None, f"not fitted: {exc}"
 
 
-def _still_fits(stored: pa.Table, customers: int, time_unit: str, growth: float) -> bool:
+def _still_fits(stored: pa.Table, customers: int, time_unit: str, as_of_date: date, growth: float) -> bool:
     """Whether the stored fits may serve this build: this version's columns, both fitted, in
-    ``time_unit``, on a number of customers within ``growth`` of today's."""
+    ``time_unit``, as of the same date, on a number of customers within ``growth`` of today's."""
     if stored.num_rows == 0 or set(stored.column_names) != set(COLUMNS):
         return False
     rows = stored.to_pylist()
-    return all(row["fit_status"] == FITTED and row["time_unit"] == time_unit for row in rows) and all(
+    same_settings = all(
+        row["fit_status"] == FITTED and row["time_unit"] == time_unit and row["as_of_date"] == as_of_date
+        for row in rows
+    )
+    return same_settings and all(
         model_reuse.within_growth(row["customers"], customers, growth)
         for row in rows
         if row["model_name"] == bgnbd.MODEL
     )
+
+
+def _as_of_date(summary: pa.Table, as_of: str, session) -> date:
+    if summary.num_rows:
+        return summary.column("as_of_date")[0].as_py()
+    if as_of:  # no customers: the as-of date the summary would have used
+        return date.fromisoformat(as_of)
+    return session.sql("select current_date").fetchall()[0][0]
 
 
 def model(dbt, session) -> pa.Table:
@@ -69,8 +81,9 @@ def model(dbt, session) -> pa.Table:
     summary = summary_relation.select(
         "as_of_date, time_unit, frequency, recency, customer_age, monetary_value"
     ).to_arrow_table()
+    as_of_date = _as_of_date(summary, as_of, session)
     stored = model_reuse.stored_rows(dbt, session)
-    if stored is not None and _still_fits(stored, summary.num_rows, time_unit, growth):
+    if stored is not None and _still_fits(stored, summary.num_rows, time_unit, as_of_date, growth):
         return stored.select(COLUMNS)
     column = {name: summary.column(name).to_numpy(zero_copy_only=False) for name in summary.column_names}
     fits = {
@@ -82,12 +95,6 @@ def model(dbt, session) -> pa.Table:
         for module, (params, status) in fits.items()
         for name in module.PARAMETERS
     ]
-    if summary.num_rows:
-        as_of_date = summary.column("as_of_date")[0].as_py()
-    elif as_of:  # no customers: the as-of date the summary would have used
-        as_of_date = date.fromisoformat(as_of)
-    else:
-        as_of_date = session.sql("select current_date").fetchall()[0][0]
     return pa.table(
         {
             "model_name": [model_name for model_name, *_ in rows],
