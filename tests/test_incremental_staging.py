@@ -167,3 +167,18 @@ def test_rows_deleted_from_a_raw_table_stop_the_build_with_the_fix(warehouses, t
     assert "dbt build --full-refresh --select base_support__tickets+" in result.output
     build_staging(copy, "--full-refresh")
     assert rows(copy, "base_support__tickets") != rows(incremental, "base_support__tickets")
+
+
+def test_a_base_model_whose_columns_changed_needs_a_full_refresh(warehouses, tmp_path: Path) -> None:
+    """Every row is typed by the model's current SQL: a table built by an older version (here,
+    one column short) is not topped up with rows of another shape."""
+    incremental, _ = warehouses
+    copy = Project(incremental.root, tmp_path / "cdp.duckdb")
+    copy.warehouse.write_bytes(incremental.warehouse.read_bytes())
+    with duckdb.connect(str(copy.warehouse)) as con:
+        con.execute("alter table staging.base_support__tickets drop column requester_email_canonical")
+    result = run_dbt(copy, ["build", "--select", "base_support__tickets"], capture=True)
+    assert not result.ok
+    assert "schemas on this incremental model are out of sync" in result.output
+    build_staging(copy, "--full-refresh")
+    assert rows(copy, "base_support__tickets") == rows(incremental, "base_support__tickets")

@@ -14,8 +14,7 @@
 
 {#- Final select of a base model: the typed rows with `_quarantine_reason`, which is the
     typing failure, else a duplicate/superseded verdict among the valid rows of one key.
-    `order_by` decides which version of a key is kept (the first). On an incremental run the
-    ranked rows are the new ones and the built versions of the keys they touch. -#}
+    `order_by` decides which version of a key is kept (the first). -#}
 {% macro cdp_flag_duplicates(relation, key, order_by, compare_columns) -%}
     {%- set content -%}
         {{ dbt.hash(dbt.concat(cdp_null_safe_strings(compare_columns))) }}
@@ -41,7 +40,7 @@
             first_value(hashed._content_hash) over (
                 {{ version_window }} rows between unbounded preceding and unbounded following
             ) as _kept_hash
-        from (select *, {{ content }} as _content_hash from {{ cdp_rows_to_rank(relation, key) }} as to_rank) as hashed
+        from (select *, {{ content }} as _content_hash from {{ relation }}) as hashed
     ) as ranked
 {%- endmacro %}
 

@@ -3,7 +3,7 @@
 -- Typed consent decisions with a verdict per raw row. A decision that cannot be tied to
 -- an address, purpose or status must not silently count as consent: it is quarantined.
 with source as (
-    {{ cdp_raw_rows_to_stage(source('consent', 'records')) }}
+    {{ cdp_raw_rows_to_stage(source('consent', 'records'), 'consent_id') }}
 ),
 
 cleaned as (

@@ -2,7 +2,7 @@
 
 -- Typed CRM contacts with a verdict per raw row; stg_ and quarantine_ models split on it.
 with source as (
-    {{ cdp_raw_rows_to_stage(source('crm', 'contacts')) }}
+    {{ cdp_raw_rows_to_stage(source('crm', 'contacts'), 'contact_id') }}
 ),
 
 cleaned as (

@@ -3,7 +3,7 @@
 -- Typed engagement events with a verdict per raw row. The address is this source's only
 -- identifier, so a row without a valid one cannot be attributed and is quarantined.
 with source as (
-    {{ cdp_raw_rows_to_stage(source('email', 'engagement')) }}
+    {{ cdp_raw_rows_to_stage(source('email', 'engagement'), 'event_id') }}
 ),
 
 cleaned as (

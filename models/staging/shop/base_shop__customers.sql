@@ -2,7 +2,7 @@
 
 -- Typed shop accounts with a verdict per raw row; stg_ and quarantine_ models split on it.
 with source as (
-    {{ cdp_raw_rows_to_stage(source('shop', 'customers')) }}
+    {{ cdp_raw_rows_to_stage(source('shop', 'customers'), 'customer_id') }}
 ),
 
 cleaned as (

@@ -3,7 +3,7 @@
 -- Typed order lines with a verdict per raw row. Lines of an order that is not staged
 -- (quarantined or not landed yet) wait in quarantine; a later build releases them.
 with source as (
-    {{ cdp_raw_rows_to_stage(source('shop', 'order_lines'), recheck_reason='order not staged') }}
+    {{ cdp_raw_rows_to_stage(source('shop', 'order_lines'), 'order_line_id', recheck_reason='order not staged') }}
 ),
 
 staged_orders as (

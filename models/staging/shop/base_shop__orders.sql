@@ -2,7 +2,7 @@
 
 -- Typed orders with a verdict per raw row; the newest export of an order wins.
 with source as (
-    {{ cdp_raw_rows_to_stage(source('shop', 'orders')) }}
+    {{ cdp_raw_rows_to_stage(source('shop', 'orders'), 'order_id') }}
 ),
 
 cleaned as (

@@ -3,7 +3,7 @@
 -- Typed tickets with a verdict per raw row. Phones carry no country here, so national
 -- numbers resolve with var cdp_default_country.
 with source as (
-    {{ cdp_raw_rows_to_stage(source('support', 'tickets')) }}
+    {{ cdp_raw_rows_to_stage(source('support', 'tickets'), 'ticket_id') }}
 ),
 
 cleaned as (

@@ -2,7 +2,7 @@
 
 -- Typed events with a verdict per raw row; the first delivery of an event id is kept.
 with source as (
-    {{ cdp_raw_rows_to_stage(source('web', 'events')) }}
+    {{ cdp_raw_rows_to_stage(source('web', 'events'), 'event_id') }}
 ),
 
 cleaned as (
