@@ -11,11 +11,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from cdp.dbt_runner import run_dbt
+from cdp.dbt_runner import DbtResult, run_dbt
 from cdp.generate import GenerationResult
 from cdp.load import load_landing
 from cdp.project import Project
 from cdp.source_config import raw_tables
+
+from .test_quality import copy_of, execute
 
 FIRST_SHARE = 0.7  # the first delivery holds this share of every file's rows; the rest come later
 STAGING_MODELS = [
@@ -153,13 +155,19 @@ def test_the_second_delivery_changed_verdicts_of_rows_already_staged(warehouses)
     assert released > 0
 
 
+def build_tickets_after(incremental: Project, tmp_path: Path, change: str) -> tuple[Project, DbtResult]:
+    """A copy of the incremental warehouse with ``change`` (SQL) applied, and the result of an
+    incremental build of base_support__tickets on it."""
+    copy = copy_of(incremental, tmp_path)
+    execute(copy, change)
+    return copy, run_dbt(copy, ["build", "--select", "base_support__tickets"], capture=True)
+
+
 def test_rows_deleted_from_a_raw_table_stop_the_build_with_the_fix(warehouses, tmp_path: Path) -> None:
     incremental, _ = warehouses
-    copy = Project(incremental.root, tmp_path / "cdp.duckdb")
-    copy.warehouse.write_bytes(incremental.warehouse.read_bytes())
-    with duckdb.connect(str(copy.warehouse)) as con:
-        con.execute("delete from raw.support_tickets where _source_row < 5")
-    result = run_dbt(copy, ["build", "--select", "base_support__tickets"], capture=True)
+    copy, result = build_tickets_after(
+        incremental, tmp_path, "delete from raw.support_tickets where _source_row < 5"
+    )
     assert not result.ok
     assert "staging.base_support__tickets holds 422 rows" in result.output
     assert "raw.support_tickets has 412 rows" in result.output
@@ -173,11 +181,11 @@ def test_a_base_model_whose_columns_changed_needs_a_full_refresh(warehouses, tmp
     """Every row is typed by the model's current SQL: a table built by an older version (here,
     one column short) is not topped up with rows of another shape."""
     incremental, _ = warehouses
-    copy = Project(incremental.root, tmp_path / "cdp.duckdb")
-    copy.warehouse.write_bytes(incremental.warehouse.read_bytes())
-    with duckdb.connect(str(copy.warehouse)) as con:
-        con.execute("alter table staging.base_support__tickets drop column requester_email_canonical")
-    result = run_dbt(copy, ["build", "--select", "base_support__tickets"], capture=True)
+    copy, result = build_tickets_after(
+        incremental,
+        tmp_path,
+        "alter table staging.base_support__tickets drop column requester_email_canonical",
+    )
     assert not result.ok
     assert "schemas on this incremental model are out of sync" in result.output
     build_staging(copy, "--full-refresh")

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import duckdb
@@ -15,6 +14,8 @@ from cdp.dbt_runner import run_dbt
 from cdp.identity import probabilistic
 from cdp.model_reuse import growth_setting, within_growth
 from cdp.project import Project
+
+from .test_quality import copy_of, execute
 
 FIT_MODELS = ["int_identity__splink_model", "int_customer__prediction_fit"]
 
@@ -82,11 +83,9 @@ def test_summary_columns_are_the_stored_rows_columns() -> None:
 
 @pytest.fixture
 def warehouse_copy(built: Project, tmp_path: Path) -> Project:
-    copy = Project(built.root, tmp_path / "cdp.duckdb")
-    shutil.copy(built.warehouse, copy.warehouse)
-    with duckdb.connect(str(copy.warehouse)) as con:  # marks what the last build stored
-        con.execute("update identity.int_identity__splink_model set trained_on = 'stored'")
-        con.execute("update customer.int_customer__prediction_fit set log_likelihood = -1")
+    copy = copy_of(built, tmp_path)
+    execute(copy, "update identity.int_identity__splink_model set trained_on = 'stored'")  # marks what
+    execute(copy, "update customer.int_customer__prediction_fit set log_likelihood = -1")  # was stored
     return copy
 
 
@@ -109,8 +108,7 @@ def test_a_build_without_full_refresh_keeps_the_stored_models(warehouse_copy: Pr
 
 
 def test_fits_of_another_as_of_date_are_refitted(warehouse_copy: Project, built: Project) -> None:
-    with duckdb.connect(str(warehouse_copy.warehouse)) as con:
-        con.execute("update customer.int_customer__prediction_fit set as_of_date = date '2001-02-03'")
+    execute(warehouse_copy, "update customer.int_customer__prediction_fit set as_of_date = date '2001-02-03'")
     run_fits(warehouse_copy)
     assert stored(warehouse_copy) == ("stored", stored(built)[1])
 
