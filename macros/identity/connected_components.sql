@@ -29,15 +29,16 @@
     {%- do cdp_cc_create(current_edges,
         "select distinct node_a, node_b from (" ~ sql ~ ") as model_edges where node_a is not null and node_b is not null") -%}
 
-    {%- set scope_edges = cdp_cc_relation('scope_edges') -%}
     {%- set touched = cdp_cc_relation('touched') -%}
     {%- if incremental -%}
+        {%- set scope_edges = cdp_cc_relation('scope_edges') -%}
         {%- do cdp_cc_create(touched, cdp_cc_touched_nodes_sql(current_edges, previous_edges, target_relation)) -%}
         {%- do cdp_cc_create(scope_edges,
             "select edges.node_a, edges.node_b from " ~ current_edges ~ " as edges inner join "
             ~ touched ~ " as touched on edges.node_a = touched.node_key") -%}
     {%- else -%}
-        {%- do cdp_cc_create(scope_edges, "select node_a, node_b from " ~ current_edges) -%}
+        {#- A full run clusters every edge: no copy of the (millions of) edges. -#}
+        {%- set scope_edges = current_edges -%}
     {%- endif -%}
 
     {%- set components = cdp_cc_relation('components') -%}
@@ -67,7 +68,8 @@
         {%- do adapter.drop_relation(previous_edges) -%}
     {%- endif -%}
     {%- do adapter.rename_relation(current_edges, edges_state) -%}
-    {%- for leftover in [scope_edges, touched, components] -%}
+    {%- set leftovers = [touched, components] + ([scope_edges] if incremental else []) -%}
+    {%- for leftover in leftovers -%}
         {%- do adapter.drop_relation(leftover) -%}
     {%- endfor -%}
 
