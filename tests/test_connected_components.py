@@ -80,9 +80,15 @@ def test_incremental_run_reclusters_only_touched_components(graph: GraphProject)
     incremental = graph.labels()
     assert incremental["c002c"] == "c001a" and incremental["c003c"] == "c003c" and incremental["y"] == "x"
     assert incremental["c050b"] == "c050a"
+    assert graph.main_tables() == KEPT_TABLES  # the incremental run's scratch tables are gone
     graph.build("--full-refresh")
     assert graph.last_run()[0] == "full"
     assert graph.labels() == incremental  # incremental and full rebuild agree exactly
+    assert graph.main_tables() == KEPT_TABLES  # a full run clusters its edge state in place
+
+
+# What a run leaves: the components, the edges the next run diffs against, the run figures.
+KEPT_TABLES = ["components", "components__edges", "components__runs"]
 
 
 def test_benchmark_reports_figures_of_a_synthetic_identity_graph(tmp_path: Path) -> None:

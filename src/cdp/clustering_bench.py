@@ -62,6 +62,14 @@ class GraphProject:
         with duckdb.connect(str(self.warehouse), read_only=True) as con:
             return dict(con.execute("select node_key, component_key from main.components").fetchall())
 
+    def main_tables(self) -> list[str]:
+        """Tables of schema main, sorted: the model's and any scratch table it left behind."""
+        with duckdb.connect(str(self.warehouse), read_only=True) as con:
+            rows = con.execute(
+                "select table_name from information_schema.tables where table_schema = 'main' order by 1"
+            ).fetchall()
+        return [name for (name,) in rows]
+
     def last_run(self) -> tuple[str, int, int, float]:
         """(mode, nodes in scope, passes, seconds) of the latest run."""
         with duckdb.connect(str(self.warehouse), read_only=True) as con:
