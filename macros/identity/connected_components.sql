@@ -30,12 +30,13 @@
         "select distinct node_a, node_b from (" ~ sql ~ ") as model_edges where node_a is not null and node_b is not null") -%}
 
     {%- set touched = cdp_cc_relation('touched') -%}
+    {%- set touched_edges = cdp_cc_relation('scope_edges') -%}
     {%- if incremental -%}
-        {%- set scope_edges = cdp_cc_relation('scope_edges') -%}
         {%- do cdp_cc_create(touched, cdp_cc_touched_nodes_sql(current_edges, previous_edges, target_relation)) -%}
-        {%- do cdp_cc_create(scope_edges,
+        {%- do cdp_cc_create(touched_edges,
             "select edges.node_a, edges.node_b from " ~ current_edges ~ " as edges inner join "
             ~ touched ~ " as touched on edges.node_a = touched.node_key") -%}
+        {%- set scope_edges = touched_edges -%}
     {%- else -%}
         {#- A full run clusters every edge: no copy of the (millions of) edges. -#}
         {%- set scope_edges = current_edges -%}
@@ -68,8 +69,7 @@
         {%- do adapter.drop_relation(previous_edges) -%}
     {%- endif -%}
     {%- do adapter.rename_relation(current_edges, edges_state) -%}
-    {%- set leftovers = [touched, components] + ([scope_edges] if incremental else []) -%}
-    {%- for leftover in leftovers -%}
+    {%- for leftover in [touched_edges, touched, components] -%}
         {%- do adapter.drop_relation(leftover) -%}
     {%- endfor -%}
 
