@@ -155,9 +155,9 @@
     {%- endif -%}
 {% endmacro %}
 
-{#- The rule each attribute survives by, as a SQL case over the `attribute_name` column. -#}
-{% macro cdp_customer_survivorship_rule_label(survivorship) -%}
-    case attribute_name
+{#- The rule each attribute survives by, as a SQL case over the attribute-name column. -#}
+{% macro cdp_customer_survivorship_rule_label(survivorship, column='attribute_name') -%}
+    case {{ column }}
         {%- for attribute, spec in survivorship.items() %}
             when '{{ attribute }}' then '{{ spec.rule }}'
         {%- endfor %}
