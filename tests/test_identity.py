@@ -224,6 +224,36 @@ def test_a_config_mistake_fails_with_the_key_named(tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("email_priority", "phone_priority", "expected"), [(9, 10, "email"), (10, 9, "phone")]
+)
+def test_a_record_hangs_from_its_best_priority_identifier_past_one_digit(
+    tmp_path: Path, email_priority: int, phone_priority: int, expected: str
+) -> None:
+    """int_identity__record_nodes picks the best identifier by min() over zero-padded
+    priorities: 9 must beat 10, which unpadded text would not."""
+    config = identity_config(PROJECT_ROOT)
+    config["probabilistic"]["enabled"] = False
+    config["identifier_types"]["email"]["priority"] = email_priority
+    config["identifier_types"]["phone"]["priority"] = phone_priority
+    config["identifier_types"]["crm_contact_id"]["priority"] = 11  # the contact's own id: last
+    project = Project(PROJECT_ROOT, tmp_path / "warehouse.duckdb")
+    contact = crm_contact("003000000000009", "pat@fastmail.com", "+1 212 555 0109", "Pat", "Poe")
+    load_landing(
+        write_landing(tmp_path / "landing", {"crm_contacts": [contact]}),
+        project.warehouse,
+        raw_tables(PROJECT_ROOT),
+    )
+    selection = ["--select", "+int_identity__record_nodes", "--exclude", "resource_type:test"]
+    result = run_dbt(
+        project, ["build", *selection, "--vars", json.dumps({"cdp_identity": config})], quiet=True
+    )
+    assert result.ok, dict(result.statuses)
+    with duckdb.connect(str(project.warehouse), read_only=True) as con:
+        nodes = con.execute("select node_key from identity.int_identity__record_nodes").fetchall()
+    assert nodes == [({"email": "email:pat@fastmail.com", "phone": "phone:+12125550109"}[expected],)]
+
+
 def test_the_sample_resolves_with_high_precision_and_recall(built: Project, sample: GenerationResult) -> None:
     result = evaluate_identity(built.warehouse, sample.out_dir / "_truth")
     # Regression floors on 1,500 people (the targets at 10k+ are in the README's benchmark figures).
