@@ -29,8 +29,8 @@ ranked_inputs as (
 
 allowed as (
     -- Only the sources listed for an attribute supply it, or count towards most_frequent.
-    -- Only the columns the ranking needs: the windows sort these rows, and carrying the
-    -- value columns through both sorts made this model a third slower at 1M people.
+    -- Only the columns the ranking needs: the windows sort these rows; the value columns are
+    -- joined back for the survivors (at 1M people 11.0 s against 12.0 s, 0.5 GB more memory).
     select
         ranked_inputs.customer_id,
         ranked_inputs.attribute_name,

@@ -2,9 +2,9 @@
     number, then key), else a node of its own ('record:<source_table>:<record_id>') so a
     record with nothing usable still becomes a customer, alone. -#}
 
-{#- The best identifier is found by one aggregate, not a window (at 1M people 7.0 s against
-    10.1 s): min() over the priority, zero-padded to a fixed width, followed by the key, sorts
-    as (priority, identifier_key) does. -#}
+{#- The best identifier is found by one aggregate, not a window (at 1M people 7.1 s against
+    10.2 s, 0.8 GB more memory): min() over the priority, zero-padded to the widest configured
+    priority, followed by the key, sorts as (priority, identifier_key) does. -#}
 {%- set width = cdp_identity_config().identifier_types.values() | map(attribute='priority') | max | string | length %}
 
 with records as (
