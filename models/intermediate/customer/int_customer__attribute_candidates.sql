@@ -3,6 +3,10 @@
     int_customer__golden_attributes picks one per customer and attribute. Values the
     identity blocklist marks as placeholders (test@test.com) are not candidates. Each row
     carries its attribute's columns only. -#}
+{#- Ephemeral: a CTE of int_customer__golden_attributes, its only reader. Written as a table
+    it cost more to store (11M rows at 1M people) than to compute. -#}
+{{ config(materialized='ephemeral') }}
+
 {#- columns: the value columns each attribute's rows carry; the others are null, so the
     survivorship windows sort narrow rows. -#}
 {%- set attributes = [

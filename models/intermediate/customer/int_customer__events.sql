@@ -1,6 +1,11 @@
 {#- Every customer event from every source, one row per source record, with its type and
     channel. To add a source: add a line here and map its event types in the seed
     journey_event_stages. -#}
+{#- Ephemeral: a CTE of customer_events, its only reader (customer_360 reads channels from
+    customer_events). Written as a table it cost more to store (12M rows at 1M people) than
+    to compute. -#}
+{{ config(materialized='ephemeral') }}
+
 {%- set event_sources = [
     {'source_table': 'web_events', 'model': 'stg_web__events', 'record_id': 'event_id',
      'event_at': 'event_at', 'event_type': 'event_type', 'channel': 'web'},

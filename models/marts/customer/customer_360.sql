@@ -16,7 +16,7 @@ channels_seen as (
     select distinct
         customer_id,
         channel
-    from {{ ref('int_customer__events') }}
+    from {{ ref('customer_events') }}
     where channel <> 'consent'
 ),
 
