@@ -232,22 +232,26 @@ def test_probability_alive_is_one_without_repeat_purchases() -> None:
 def test_bgnbd_log_likelihood_is_the_formula() -> None:
     """Equation 6 of FHL (2005), written out with plain gamma and beta functions."""
     r, alpha, a, b = 0.5, 3.0, 1.2, 2.0
-    customers = [(0, 0.0, 10.0), (1, 4.0, 12.0), (3, 7.5, 9.0)]
-    expected = 0.0
+    # Frequencies repeat, out of order: the special functions are computed per distinct one.
+    customers = [(3, 7.5, 9.0), (0, 0.0, 10.0), (1, 4.0, 12.0), (3, 2.0, 20.0), (0, 0.0, 1.0), (1, 1.0, 3.0)]
+    expected = []
     for x, t_x, big_t in customers:
         head = gamma(r + x) * alpha**r / gamma(r)
         likelihood = beta(a, b + x) / beta(a, b) * head / (alpha + big_t) ** (r + x)
         if x > 0:
             likelihood += beta(a + 1, b + x - 1) / beta(a, b) * head / (alpha + t_x) ** (r + x)
-        expected += np.log(likelihood)
+        expected.append(np.log(likelihood))
+    columns = [np.array(column, dtype=float) for column in zip(*customers, strict=True)]
+    assert bgnbd.log_likelihood_rows(r, alpha, a, b, *columns) == pytest.approx(expected, rel=1e-12)
     params = bgnbd.BgNbdParams(r, alpha, a, b, log_likelihood=np.nan, n=0)
-    assert bgnbd.log_likelihood(params, *zip(*customers, strict=True)) == pytest.approx(expected, rel=1e-12)
+    assert bgnbd.log_likelihood(params, *columns) == pytest.approx(sum(expected), rel=1e-12)
 
 
 def test_gamma_gamma_log_likelihood_is_the_formula() -> None:
     p, q, v = 2.0, 3.0, 10.0
-    customers = [(1, 20.0), (4, 35.5), (0, 0.0)]  # the last has no repeat purchases: left out
-    expected = sum(
+    # Frequencies repeat, out of order; the last customer has no repeat purchases: left out.
+    customers = [(4, 35.5), (1, 20.0), (4, 12.0), (1, 7.25), (0, 0.0)]
+    expected = [
         np.log(
             gamma(p * x + q)
             / (gamma(p * x) * gamma(q))
@@ -256,10 +260,12 @@ def test_gamma_gamma_log_likelihood_is_the_formula() -> None:
             * x ** (p * x)
             / (v + x * m) ** (p * x + q)
         )
-        for x, m in customers[:2]
-    )
+        for x, m in customers[:-1]
+    ]
+    x, m_x = (np.array(column, dtype=float) for column in zip(*customers[:-1], strict=True))
+    assert gamma_gamma.log_likelihood_rows(p, q, v, x, m_x) == pytest.approx(expected, rel=1e-12)
     params = gamma_gamma.GammaGammaParams(p, q, v, log_likelihood=np.nan, n=0)
-    assert gamma_gamma.log_likelihood(params, *zip(*customers, strict=True)) == pytest.approx(expected)
+    assert gamma_gamma.log_likelihood(params, *zip(*customers, strict=True)) == pytest.approx(sum(expected))
 
 
 def test_recent_regular_buyer_is_expected_to_buy_more_than_one_who_stopped() -> None:

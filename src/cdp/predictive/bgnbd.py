@@ -12,6 +12,7 @@ int_customer__purchase_summary), all in one time unit (day or week).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -62,15 +63,32 @@ def log_likelihood_rows(
     L = B(a, b+x)/B(a, b) * G(r+x) alpha^r / (G(r) (alpha+T)^(r+x))
         + [x > 0] B(a+1, b+x-1)/B(a, b) * G(r+x) alpha^r / (G(r) (alpha+t_x)^(r+x))
     """
-    common = gammaln(r + x) - gammaln(r) + r * np.log(alpha) - betaln(a, b)
-    still_alive = betaln(a, b + x) - (r + x) * np.log(alpha + big_t)
-    repeat = x > 0
-    dropped = np.where(
-        repeat,
-        betaln(a + 1, np.where(repeat, b + x - 1, b)) - (r + x) * np.log(alpha + t_x),
-        -np.inf,
-    )
-    return common + np.logaddexp(still_alive, dropped)
+    return row_log_likelihoods(x, t_x, big_t)(r, alpha, a, b)
+
+
+def row_log_likelihoods(
+    x: np.ndarray, t_x: np.ndarray, big_t: np.ndarray
+) -> Callable[[float, float, float, float], np.ndarray]:
+    """log_likelihood_rows for fixed (x, t_x, T), as a function of (r, alpha, a, b).
+
+    The gamma and beta functions depend on x alone, which takes few values (tens, against
+    hundreds of thousands of customers), so they are computed once per distinct x: an
+    evaluation costs little more than two logarithms per customer, and a fit evaluates
+    hundreds of times.
+    """
+    frequencies, at = np.unique(x, return_inverse=True)
+    repeat = frequencies > 0
+
+    def rows(r: float, alpha: float, a: float, b: float) -> np.ndarray:
+        common = gammaln(r + frequencies) - gammaln(r) + r * np.log(alpha) - betaln(a, b)
+        alive = betaln(a, b + frequencies)
+        dropped = np.where(repeat, betaln(a + 1, np.where(repeat, b + frequencies - 1, b)), -np.inf)
+        exponent = r + x
+        still_alive = alive[at] - exponent * np.log(alpha + big_t)
+        dropped_out = dropped[at] - exponent * np.log(alpha + t_x)
+        return common[at] + np.logaddexp(still_alive, dropped_out)
+
+    return rows
 
 
 def log_likelihood(params: BgNbdParams, frequency, recency, customer_age) -> float:
@@ -93,7 +111,8 @@ def fit(frequency, recency, customer_age) -> BgNbdParams:
             "or move cdp_customer.as_of later"
         )
     (ux, ut_x, ubig_t), weights = mle.collapse(x, t_x, big_t)
-    params, ll = mle.maximize(MODEL, PARAMETERS, lambda p: log_likelihood_rows(*p, ux, ut_x, ubig_t), weights)
+    rows = row_log_likelihoods(ux, ut_x, ubig_t)
+    params, ll = mle.maximize(MODEL, PARAMETERS, lambda p: rows(*p), weights)
     return BgNbdParams(*map(float, params), log_likelihood=ll, n=len(x))
 
 

@@ -10,6 +10,7 @@ depend on how often one buys.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -39,16 +40,21 @@ def log_likelihood_rows(p: float, q: float, v: float, x: np.ndarray, m_x: np.nda
 
     G(px+q) / (G(px) G(q)) * v^q m_x^(px-1) x^(px) / (v + x m_x)^(px+q)
     """
-    px = p * x
-    return (
-        gammaln(px + q)
-        - gammaln(px)
-        - gammaln(q)
-        + q * np.log(v)
-        + (px - 1) * np.log(m_x)
-        + px * np.log(x)
-        - (px + q) * np.log(v + x * m_x)
-    )
+    return row_log_likelihoods(x, m_x)(p, q, v)
+
+
+def row_log_likelihoods(x: np.ndarray, m_x: np.ndarray) -> Callable[[float, float, float], np.ndarray]:
+    """log_likelihood_rows for fixed (x, m_x), as a function of (p, q, v): the gamma
+    functions are computed once per distinct x (few), the logarithms of the data once."""
+    frequencies, at = np.unique(x, return_inverse=True)
+    log_m_x, log_x, total_spend = np.log(m_x), np.log(x), x * m_x
+
+    def rows(p: float, q: float, v: float) -> np.ndarray:
+        per_frequency = gammaln(p * frequencies + q) - gammaln(p * frequencies) - gammaln(q) + q * np.log(v)
+        px = p * x
+        return per_frequency[at] + (px - 1) * log_m_x + px * log_x - (px + q) * np.log(v + total_spend)
+
+    return rows
 
 
 def _repeat_buyers(frequency, monetary_value) -> tuple[np.ndarray, np.ndarray]:
@@ -85,7 +91,8 @@ def fit(frequency, monetary_value) -> GammaGammaParams:
             "more orders or move cdp_customer.as_of later)"
         )
     (ux, um_x), weights = mle.collapse(x, m_x)
-    params, ll = mle.maximize(MODEL, PARAMETERS, lambda p: log_likelihood_rows(*p, ux, um_x), weights)
+    rows = row_log_likelihoods(ux, um_x)
+    params, ll = mle.maximize(MODEL, PARAMETERS, lambda p: rows(*p), weights)
     if params[1] <= 1:
         raise UnfittableDataError(
             f"{MODEL}: fitted q = {params[1]:.4f} <= 1, so the expected spend per order is infinite "
