@@ -1,5 +1,8 @@
 {#- Every staged record of the sources identity resolution reads (cdp_identity.sources):
     each one ends with a customer_id, identifiers or not. -#}
+{#- Ephemeral: a CTE of int_identity__record_nodes, its only reader, which tests the key
+    (source_table, record_id). Stored, its 12M rows at 1M people cost more than the union. -#}
+{{ config(materialized='ephemeral') }}
 {%- set sources = cdp_identity_config().sources %}
 
 with
