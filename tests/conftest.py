@@ -43,11 +43,13 @@ def built(tmp_path_factory: pytest.TempPathFactory, sample: GenerationResult) ->
     return project
 
 
-def compile_inline(sql: str, warehouse: Path) -> str:
-    """SQL with the project's macros expanded by `dbt compile --inline`."""
+def compile_inline(sql: str, warehouse: Path, dbt_vars: dict | None = None) -> str:
+    """SQL with the project's macros expanded by `dbt compile --inline` (with ``dbt_vars``
+    passed as --vars)."""
+    vars_args = ["--vars", json.dumps(dbt_vars)] if dbt_vars else []
     result = run_dbt(
         Project(PROJECT_ROOT, warehouse),
-        ["--quiet", "compile", "--inline", sql, "--output", "json"],
+        ["--quiet", "compile", "--inline", sql, "--output", "json", *vars_args],
         capture=True,
     )
     assert result.ok, result.output

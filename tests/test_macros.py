@@ -76,6 +76,22 @@ TIMESTAMP = [
     ("13/13/2023", None),
     (None, None),
 ]
+# Whitespace at either end is stripped (tabs and newlines too), inner whitespace kept; a value
+# that is only a placeholder of var cdp_placeholder_text (any case, whitespace around) is null.
+CLEAN = [
+    ("\t Jane  Doe \r\n", "Jane  Doe"),
+    ("jane", "jane"),
+    (" NULL ", None),
+    ("\tN/A\n", None),
+    ("--", None),
+    ("---", "---"),
+    ("nullable", "nullable"),
+    ("not null", "not null"),
+    ("n/a/b", "n/a/b"),
+    (" \t ", None),
+    ("", None),
+    (None, None),
+]
 DECIMAL = [("12.50", "12.50"), (" 7 ", "7.00"), ("-3.1", "-3.10"), ("abc", None), ("", None)]
 
 
@@ -96,6 +112,7 @@ def _cases_sql() -> str:
             f"from (values {rows}) as cases(i, {columns})"
         )
 
+    add("clean", CLEAN, "{{ cdp_clean_text('value') }}", "value")
     add("email", EMAIL, "{{ cdp_normalize_email('value') }}", "value")
     add("canonical", CANONICAL, "{{ cdp_canonical_email(cdp_normalize_email('value')) }}", "value")
     add("phone", PHONE, "{{ cdp_e164(cdp_phone_dialable('value'), 'country') }}", "value, country")
@@ -117,6 +134,25 @@ def outputs(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, int], s
 def _check(outputs, kind: str, cases: list, index: int) -> None:
     *inputs, expected = cases[index]
     assert outputs[(kind, index)] == expected, f"{kind}{tuple(inputs)}"
+
+
+@pytest.mark.parametrize("index", range(len(CLEAN)), ids=[repr(c[0]) for c in CLEAN])
+def test_clean_text(outputs, index: int) -> None:
+    _check(outputs, "clean", CLEAN, index)
+
+
+def test_placeholders_are_matched_literally(tmp_path: Path) -> None:
+    """Regex characters in a configured placeholder match only themselves: 'n.a' is a
+    placeholder, 'nxa' is not."""
+    values = ["n.a", "nxa", " (NONE) ", "none", "a|b", "a"]
+    rows = ", ".join(f"({i}, {_literal(v)})" for i, v in enumerate(values))
+    sql = compile_inline(
+        f"select i, {{{{ cdp_clean_text('value') }}}} from (values {rows}) as cases(i, value) order by i",
+        tmp_path / "x.duckdb",
+        dbt_vars={"cdp_placeholder_text": ["n.a", "(none)", "a|b"]},
+    )
+    cleaned = [value for _, value in duckdb.connect().execute(sql).fetchall()]
+    assert cleaned == [None, "nxa", None, "none", None, "a"]
 
 
 @pytest.mark.parametrize("index", range(len(EMAIL)), ids=[repr(c[0]) for c in EMAIL])
