@@ -143,13 +143,14 @@ def test_clean_text(outputs, index: int) -> None:
 
 def test_placeholders_are_matched_literally(tmp_path: Path) -> None:
     """Regex characters in a configured placeholder match only themselves: 'n.a' is a
-    placeholder, 'nxa' is not."""
+    placeholder, 'nxa' is not. Configured values match in any case, as in
+    cdp.privacy.normalize, which erasure matching relies on."""
     values = ["n.a", "nxa", " (NONE) ", "none", "a|b", "a"]
     rows = ", ".join(f"({i}, {_literal(v)})" for i, v in enumerate(values))
     sql = compile_inline(
         f"select i, {{{{ cdp_clean_text('value') }}}} from (values {rows}) as cases(i, value) order by i",
         tmp_path / "x.duckdb",
-        dbt_vars={"cdp_placeholder_text": ["n.a", "(none)", "a|b"]},
+        dbt_vars={"cdp_placeholder_text": ["n.a", "(None)", "a|b"]},
     )
     cleaned = [value for _, value in duckdb.connect().execute(sql).fetchall()]
     assert cleaned == [None, "nxa", None, "none", None, "a"]

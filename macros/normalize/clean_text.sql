@@ -22,13 +22,14 @@
     end
 {%- endmacro %}
 
-{#- var cdp_placeholder_text as a regex alternation ('null|n/a|\?' ...), regex
-    metacharacters escaped so each placeholder matches only itself. -#}
+{#- var cdp_placeholder_text as a regex alternation ('null|n/a|\?' ...), lower-cased as the
+    values it is matched against (and as cdp.privacy.normalize does), regex metacharacters
+    escaped so each placeholder matches only itself. -#}
 {% macro cdp_placeholder_alternation() -%}
     {%- set alternatives = [] -%}
     {%- for value in var('cdp_placeholder_text') -%}
         {%- set characters = [] -%}
-        {%- for character in value -%}
+        {%- for character in value | lower -%}
             {%- do characters.append('\\' ~ character if character in '\\.^$|?*+()[]{}' else character) -%}
         {%- endfor -%}
         {%- do alternatives.append(characters | join) -%}
