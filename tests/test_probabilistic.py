@@ -15,7 +15,7 @@ from cdp.project import Project
 
 from .conftest import PROJECT_ROOT
 from .identity_fixtures import identity_config
-from .test_quality import copy_of
+from .test_quality import copy_of, execute, fetch
 
 PAIRS = "identity.int_identity__probabilistic_pairs"
 MODEL = "identity.int_identity__splink_model"
@@ -231,3 +231,64 @@ def test_nicknames_match_their_formal_names(con) -> None:
     ).fetchall()[0]
     assert pairs >= 5
     assert correct == pairs
+
+
+PEOPLE = "identity.int_identity__person_records"
+SCORED = "identity.int_identity__probabilistic_pairs__scored_records"
+PAIR_KEYS = "left_source_table || '|' || left_record_id, right_source_table || '|' || right_record_id"
+
+
+def _run_pairs(project: Project, *flags: str) -> list[tuple]:
+    result = run_dbt(project, ["run", "--select", "int_identity__probabilistic_pairs", *flags], quiet=True)
+    assert result.ok, dict(result.statuses)
+    return fetch(project, f"select * from {PAIRS} order by all")
+
+
+def _rescored(project: Project) -> set[str]:
+    return {row[0] for row in fetch(project, f"select unique_id from {SCORED} where rescored")}
+
+
+def test_an_incremental_build_scores_only_changed_records_and_equals_a_full_scoring(
+    built: Project, tmp_path: Path
+) -> None:
+    project = copy_of(built, tmp_path)
+    _run_pairs(project)
+    assert _rescored(project) == set()
+    # Records that have pairs: 10 change (their pairs must go), 10 go, 10 come again as new copies.
+    key = "source_table || '|' || record_id"
+    execute(
+        project,
+        f"""
+        create temp table picked as
+        select {key} as key, row_number() over (order by {key}) as n from {PEOPLE}
+        where {key} in (select unnest([{PAIR_KEYS}]) from {PAIRS});
+        update {PEOPLE} set first_name = 'Zelda', date_of_birth = date '1901-01-01'
+        where {key} in (select key from picked where n <= 10);
+        insert into {PEOPLE} by name
+        select * replace (record_id || '-copy' as record_id) from {PEOPLE}
+        where {key} in (select key from picked where n between 11 and 20);
+        delete from {PEOPLE} where {key} in (select key from picked where n between 21 and 30);
+        """,
+    )
+    incremental = _run_pairs(project)
+    rescored = _rescored(project)
+    assert len(rescored) == 20
+    assert sum(1 for key in rescored if key.endswith("-copy")) == 10
+    assert _run_pairs(project, "--full-refresh") == incremental
+    copies = fetch(
+        project,
+        f"select count(*) from {PAIRS} where left_record_id like '%-copy' or right_record_id like '%-copy'",
+    )
+    assert copies[0][0] >= 10  # each copy pairs with at least its original: new records were scored
+    assert _rescored(project) == {row[0] for row in fetch(project, f"select unique_id from {SCORED}")}
+
+
+def test_a_new_threshold_rescores_every_record(built: Project, tmp_path: Path) -> None:
+    project = copy_of(built, tmp_path)
+    _run_pairs(project)
+    config = identity_config(PROJECT_ROOT)
+    config["probabilistic"]["match_probability"] = 0.2
+    config["probabilistic"]["same_person_probability"] = 0.2
+    pairs = _run_pairs(project, "--vars", json.dumps({"cdp_identity": config}))
+    assert len(_rescored(project)) == fetch(project, f"select count(*) from {PEOPLE}")[0][0]
+    assert min(row[4] for row in pairs) < 0.5  # the lower threshold's pairs are there

@@ -1,18 +1,19 @@
 """Record pairs the stored Splink model scores at or above the configured match probability.
 
 Loads model_json from int_identity__splink_model (no retraining) and scores CRM contacts
-and shop accounts with it. One row per pair, left key < right key.
+and shop accounts with it. One row per pair, left key < right key. A build without
+--full-refresh scores only the records that changed since the last one and keeps the other
+stored pairs (cdp.identity.pair_scoring); every build returns all pairs, which replace the
+stored ones (incremental strategy replace_all).
 """
-
-import json
 
 import pyarrow as pa
 
-from cdp.identity import probabilistic
+from cdp.identity import pair_scoring, probabilistic
 
 
 def model(dbt, session) -> pa.Table:
-    dbt.config(materialized="table")
+    dbt.config(materialized="incremental", incremental_strategy="replace_all")
     threshold = float(dbt.config.get("probabilistic_match_probability"))
     splink_model = dbt.ref("int_identity__splink_model")
     stored = splink_model.select("model_json").fetchall()
@@ -23,4 +24,6 @@ def model(dbt, session) -> pa.Table:
     records = probabilistic.person_records(
         [(table, people.filter(f"source_table = '{table}'")) for table in probabilistic.SOURCE_TABLES]
     )
-    return probabilistic.predict(records, json.loads(stored[0][0]), threshold)
+    # schema.identifier, not dbt.this: the session is DuckDB on every target (cdp.model_reuse).
+    this = (dbt.this.schema, dbt.this.identifier)
+    return pair_scoring.score(session, this, dbt.is_incremental, records, stored[0][0], threshold)

@@ -350,9 +350,16 @@ def level_labels(model: dict[str, Any]) -> dict[str, dict[int, str]]:
     return labels
 
 
-def predict(records: pa.Table, model: dict[str, Any], threshold: float) -> pa.Table:
+def predict(
+    records: pa.Table, model: dict[str, Any], threshold: float, changed: pa.Table | None = None
+) -> pa.Table:
     """Scored pairs at or above ``threshold``: left/right keys ordered (left < right),
     match probability and weight, and a readable summary of each comparison's level.
+
+    With ``changed`` (some of ``records``), only the pairs with at least one record in it:
+    Splink links ``changed`` to ``records`` (every comparison is symmetric, so a pair scores
+    the same either way round); self-pairs are dropped, and of a pair within ``changed``,
+    found once per orientation, the one with left < right is kept.
     """
     labels = level_labels(model)
     evidence = " || ', ' || ".join(
@@ -362,7 +369,21 @@ def predict(records: pa.Table, model: dict[str, Any], threshold: float) -> pa.Ta
         for name, by_value in labels.items()
     )
     with _connection() as con:
-        linker = _linker(records, model, con)
+        if changed is None:
+            linker = _linker(records, model, con)
+            pair_filter = "true"
+        else:
+            db_api = DuckDBAPI(con)
+            inputs = [
+                db_api.register(changed, table_name="cdp_changed"),
+                db_api.register(records, table_name="cdp_all"),
+            ]
+            linker = Linker(inputs, {**model, "link_type": "link_only"}, log_level=logging.ERROR)
+            con.register("cdp_changed_ids", changed.select([UNIQUE_ID]))
+            within_changed = " and ".join(
+                f"{key} in (select {UNIQUE_ID} from cdp_changed_ids)" for key in ("key_l", "key_r")
+            )
+            pair_filter = f"key_l <> key_r and (key_l < key_r or not ({within_changed}))"
         scored = linker.inference.predict(threshold_match_probability=threshold)
         keys = f"""
             select
@@ -381,6 +402,6 @@ def predict(records: pa.Table, model: dict[str, Any], threshold: float) -> pa.Ta
                 cast(match_weight as double) as match_weight,
                 {evidence} as evidence
             from ({keys})
-            where match_probability >= {threshold}
+            where match_probability >= {threshold} and {pair_filter}
             order by left_source_table, left_record_id, right_source_table, right_record_id
         """).to_arrow_table()

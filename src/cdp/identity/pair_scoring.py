@@ -1,0 +1,173 @@
+"""Scoring only the person records that changed since the last build.
+
+A pair's score depends only on its two records and the model (no term-frequency
+adjustments), so after a small delivery most stored pairs still hold. Beside the pairs table
+a state table keeps one row per scored record: a hash of the columns the model reads
+(``record_hash``), what the records were scored with (model and threshold) and a digest of
+the pairs written with them. A build then keeps the stored pairs whose two records are
+unchanged and scores the changed and new records against all of them. It scores everything
+when there is no state (first build, --full-refresh, targets other than DuckDB, where
+cdp.python_models runs the model in a fresh in-memory session), when the model was retrained
+or the threshold changed, or when the stored pairs are not the ones the state was written
+with (a build that failed between writing the state and the pairs).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from cdp.identity import probabilistic
+
+STATE_SUFFIX = "__scored_records"  # the state table: <pairs table>__scored_records
+PAIR_KEY = ("left_source_table", "left_record_id", "right_source_table", "right_record_id")
+PAIRS_DIGEST_SQL = (
+    "select coalesce(md5(string_agg(concat_ws('|', {keys}), ',' order by concat_ws('|', {keys}))), '')"
+    " from {relation}"
+).replace("{keys}", ", ".join(PAIR_KEY))
+
+
+def scored_with(model_json: str, threshold: float) -> str:
+    """What pairs were scored with: the stored model's JSON and the threshold."""
+    return hashlib.sha256(f"{model_json}\n{threshold!r}".encode()).hexdigest()
+
+
+def score(
+    session: duckdb.DuckDBPyConnection,
+    this: tuple[str, str],
+    reuse: bool,
+    records: pa.Table,
+    model_json: str,
+    threshold: float,
+) -> pa.Table:
+    """The pairs of ``records`` at or above ``threshold``, as a full scoring would give them.
+
+    ``this`` is the pairs table's (schema, identifier); ``reuse`` whether the build may reuse
+    the stored pairs (dbt's is_incremental). The state table beside them is rewritten.
+    """
+    key = scored_with(model_json, threshold)
+    with duckdb.connect() as con:
+        con.register("records", records)
+        hashes = con.sql(f"select {probabilistic.UNIQUE_ID}, {_record_hash()} as record_hash from records")
+        hashes = hashes.to_arrow_table()
+    stored = _stored(session, this, key) if reuse else None
+    model = json.loads(model_json)
+    if stored is None:
+        pairs = probabilistic.predict(records, model, threshold)
+        rescored = hashes.column(probabilistic.UNIQUE_ID)
+    else:
+        pairs, rescored = _rescore_changed(session, stored, records, hashes, model, threshold)
+    _write_state(session, this, hashes, rescored, key, pairs)
+    return pairs
+
+
+def _record_hash() -> str:
+    # JSON tells a null from the text 'null' and escapes separators: equal hash, equal record.
+    columns = ", ".join(f'"{c}" := "{c}"' for c in probabilistic.RECORD_COLUMNS)
+    return f"md5(to_json(struct_pack({columns})))"
+
+
+def _state_table(this: tuple[str, str]) -> str:
+    schema, identifier = this
+    return f'"{schema}"."{identifier}{STATE_SUFFIX}"'
+
+
+def _stored(session: duckdb.DuckDBPyConnection, this: tuple[str, str], key: str) -> tuple[str, str] | None:
+    """``this`` when its state is there and the stored pairs may be reused, else None."""
+    if not _exists(session, this[0], this[1] + STATE_SUFFIX):
+        return None
+    state = session.sql(f"select distinct scored_with, pairs_digest from {_state_table(this)}").fetchall()
+    if len(state) != 1 or state[0][0] != key:
+        return None
+    pairs = f'"{this[0]}"."{this[1]}"'
+    digest = session.sql(PAIRS_DIGEST_SQL.format(relation=pairs)).fetchall()[0][0]
+    return this if digest == state[0][1] else None
+
+
+def _exists(session: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
+    found = session.execute(
+        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+        [schema, table],
+    ).fetchall()
+    return found[0][0] > 0
+
+
+def _rescore_changed(
+    session: duckdb.DuckDBPyConnection,
+    this: tuple[str, str],
+    records: pa.Table,
+    hashes: pa.Table,
+    model: dict[str, Any],
+    threshold: float,
+) -> tuple[pa.Table, pa.Array]:
+    """Stored pairs of two unchanged records, plus the pairs of the changed and new records
+    scored against all; and the ids of those changed and new records."""
+    session.register("cdp_record_hashes", hashes)
+    try:
+        unchanged = f"""
+            select current.{probabilistic.UNIQUE_ID}
+            from cdp_record_hashes as current
+            inner join {_state_table(this)} as previous
+                on previous.{probabilistic.UNIQUE_ID} = current.{probabilistic.UNIQUE_ID}
+                and previous.record_hash = current.record_hash
+        """
+        kept = session.sql(f"""
+            select * from "{this[0]}"."{this[1]}"
+            where left_source_table || '|' || left_record_id in ({unchanged})
+                and right_source_table || '|' || right_record_id in ({unchanged})
+        """).to_arrow_table()
+        rescored = (
+            session.sql(f"""
+            select {probabilistic.UNIQUE_ID} from cdp_record_hashes
+            where {probabilistic.UNIQUE_ID} not in ({unchanged})
+        """)
+            .to_arrow_table()
+            .column(probabilistic.UNIQUE_ID)
+        )
+    finally:
+        session.unregister("cdp_record_hashes")
+    if len(rescored) == 0:
+        return kept, rescored
+    changed = records.filter(pc.is_in(records.column(probabilistic.UNIQUE_ID), rescored))
+    scored = probabilistic.predict(records, model, threshold, changed)
+    pairs = pa.concat_tables([kept, scored.cast(kept.schema)])
+    return pairs.sort_by([(column, "ascending") for column in PAIR_KEY]), rescored
+
+
+def _write_state(
+    session: duckdb.DuckDBPyConnection,
+    this: tuple[str, str],
+    hashes: pa.Table,
+    rescored: pa.Array,
+    key: str,
+    pairs: pa.Table,
+) -> None:
+    """Rewrites the state table beside ``this``: the name the next build reads, whether this
+    build writes the pairs there or renames them to it (a full build)."""
+    session.register("cdp_pairs", pairs)
+    session.register("cdp_record_hashes", hashes)
+    session.register("cdp_rescored", pa.table({probabilistic.UNIQUE_ID: rescored}))
+    try:
+        digest = session.sql(PAIRS_DIGEST_SQL.format(relation="cdp_pairs")).fetchall()[0][0]
+        session.execute(
+            f"""
+            create or replace table {_state_table(this)} as
+            select
+                hashes.{probabilistic.UNIQUE_ID},
+                hashes.record_hash,
+                hashes.{probabilistic.UNIQUE_ID} in (select {probabilistic.UNIQUE_ID} from cdp_rescored)
+                    as rescored,
+                ? as scored_with,
+                ? as pairs_digest
+            from cdp_record_hashes as hashes
+            """,
+            [key, digest],
+        )
+    finally:
+        for name in ("cdp_pairs", "cdp_record_hashes", "cdp_rescored"):
+            session.unregister(name)
