@@ -23,6 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from cdp.identity import probabilistic
+from cdp.warehouse import table_exists
 
 STATE_SUFFIX = "__scored_records"  # the state table: <pairs table>__scored_records
 PAIR_KEY = ("left_source_table", "left_record_id", "right_source_table", "right_record_id")
@@ -79,7 +80,7 @@ def _state_table(this: tuple[str, str]) -> str:
 
 def _stored(session: duckdb.DuckDBPyConnection, this: tuple[str, str], key: str) -> tuple[str, str] | None:
     """``this`` when its state is there and the stored pairs may be reused, else None."""
-    if not _exists(session, this[0], this[1] + STATE_SUFFIX):
+    if not table_exists(session, f"{this[0]}.{this[1]}{STATE_SUFFIX}"):
         return None
     state = session.sql(f"select distinct scored_with, pairs_digest from {_state_table(this)}").fetchall()
     if len(state) != 1 or state[0][0] != key:
@@ -87,14 +88,6 @@ def _stored(session: duckdb.DuckDBPyConnection, this: tuple[str, str], key: str)
     pairs = f'"{this[0]}"."{this[1]}"'
     digest = session.sql(PAIRS_DIGEST_SQL.format(relation=pairs)).fetchall()[0][0]
     return this if digest == state[0][1] else None
-
-
-def _exists(session: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
-    found = session.execute(
-        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
-        [schema, table],
-    ).fetchall()
-    return found[0][0] > 0
 
 
 def _rescore_changed(
@@ -154,6 +147,8 @@ def _write_state(
     session.register("cdp_rescored", pa.table({probabilistic.UNIQUE_ID: rescored}))
     try:
         digest = session.sql(PAIRS_DIGEST_SQL.format(relation="cdp_pairs")).fetchall()[0][0]
+        # On Postgres and Spark the session is a fresh in-memory DuckDB: the schema may be missing.
+        session.execute(f'create schema if not exists "{this[0]}"')
         session.execute(
             f"""
             create or replace table {_state_table(this)} as
