@@ -99,6 +99,14 @@ def test_the_project_builds_on_postgres_with_duckdbs_customers(
         assert pg.execute("select trained_on from identity.int_identity__splink_model").fetchall() == [
             ("stored",)
         ]
+        # Splink scored no record again: the state table came back from Postgres and matched.
+        scored = pg.execute(
+            "select count(*), count(*) filter (where rescored) "
+            "from identity.int_identity__probabilistic_pairs__scored_records"
+        ).fetchall()
+        assert (
+            scored == pg.execute("select count(*), 0 from identity.int_identity__person_records").fetchall()
+        )
         facts = {name: set(pg.execute(query).fetchall()) for name, query in PARITY.items()}
     assert_same_as_duckdb(facts, duckdb_facts(built.warehouse))  # incremental staging: same customers
 

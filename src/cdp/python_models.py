@@ -190,17 +190,33 @@ def run_python_model(model: PythonModel, tables: TargetTables) -> int:
     returned = namespace["model"](namespace["dbtObj"](load), session)
     table = _as_arrow(returned, model)
     tables.write(model.schema, model.identifier, table)
+    for name in _state_tables(session, model):  # after the model's table: its state describes it
+        tables.write(
+            model.schema, name, session.sql(f'select * from "{model.schema}"."{name}"').to_arrow_table()
+        )
     return table.num_rows
 
 
 def _attach_this(session: duckdb.DuckDBPyConnection, model: PythonModel, tables: TargetTables) -> None:
     """Copies the model's current table from the target into ``session``, as schema.identifier
-    (cdp.model_reuse.stored_rows reads it there), for an incremental model's last rows."""
-    stored = tables.read(f"select * from {model.schema}.{model.identifier}")
+    (cdp.model_reuse.stored_rows reads it there), for an incremental model's last rows; and its
+    state tables (schema.identifier__*, e.g. cdp.identity.pair_scoring's), as on DuckDB."""
+    state = tables.table_names(model.schema, f"{model.identifier}__")
     session.execute(f'create schema if not exists "{model.schema}"')
-    session.register("cdp_stored_rows", stored)
-    session.execute(f'create table "{model.schema}"."{model.identifier}" as select * from cdp_stored_rows')
-    session.unregister("cdp_stored_rows")
+    for name in [model.identifier, *state]:
+        session.register("cdp_stored_rows", tables.read(f"select * from {model.schema}.{name}"))
+        session.execute(f'create table "{model.schema}"."{name}" as select * from cdp_stored_rows')
+        session.unregister("cdp_stored_rows")
+
+
+def _state_tables(session: duckdb.DuckDBPyConnection, model: PythonModel) -> list[str]:
+    """Tables the model keeps beside its own in ``session`` (schema.identifier__*), to write back."""
+    found = session.execute(
+        "select table_name from information_schema.tables"
+        " where table_schema = ? and starts_with(table_name, ?) order by table_name",
+        [model.schema, f"{model.identifier}__"],
+    ).fetchall()
+    return [row[0] for row in found]
 
 
 def _as_arrow(returned: object, model: PythonModel) -> pa.Table:

@@ -6,10 +6,11 @@ a state table keeps one row per scored record: a hash of the columns the model r
 (``record_hash``), what the records were scored with (model and threshold) and a digest of
 the pairs written with them. A build then keeps the stored pairs whose two records are
 unchanged and scores the changed and new records against all of them. It scores everything
-when there is no state (first build, --full-refresh, targets other than DuckDB, where
-cdp.python_models runs the model in a fresh in-memory session), when the model was retrained
-or the threshold changed, or when the stored pairs are not the ones the state was written
-with (a build that failed between writing the state and the pairs).
+when there is no state (first build, --full-refresh), when the model was retrained or the
+threshold changed, or when the stored pairs are not the ones the state was written with (a
+build that failed between writing the state and the pairs). On Postgres and Spark,
+cdp.python_models copies the pairs and the state into the model's DuckDB session and writes
+both back.
 """
 
 from __future__ import annotations
@@ -147,7 +148,7 @@ def _write_state(
     session.register("cdp_rescored", pa.table({probabilistic.UNIQUE_ID: rescored}))
     try:
         digest = session.sql(PAIRS_DIGEST_SQL.format(relation="cdp_pairs")).fetchall()[0][0]
-        # On Postgres and Spark the session is a fresh in-memory DuckDB: the schema may be missing.
+        # On Postgres and Spark the session is an in-memory DuckDB: the schema may be missing.
         session.execute(f'create schema if not exists "{this[0]}"')
         session.execute(
             f"""

@@ -33,6 +33,10 @@ class TargetTables(Protocol):
         """Replaces ``schema.name`` with ``table`` (schema created if missing)."""
         ...
 
+    def table_names(self, schema: str, prefix: str) -> list[str]:
+        """Names of the tables in ``schema`` that start with ``prefix`` (none if no schema)."""
+        ...
+
 
 @contextmanager
 def open_target(target: str, project_root: Path, env: dict[str, str] | None = None) -> Iterator[TargetTables]:

@@ -47,6 +47,15 @@ class PostgresTables:
             rows = cursor.fetchall()
         return pa.table({name: pa.array([row[i] for row in rows]) for i, name in enumerate(names)})
 
+    def table_names(self, schema: str, prefix: str) -> list[str]:
+        with self.connection.cursor() as cursor:
+            cursor.execute(
+                "select table_name from information_schema.tables"
+                " where table_schema = %s and starts_with(table_name, %s) order by table_name",
+                [schema, prefix],
+            )
+            return [row[0] for row in cursor.fetchall()]
+
     def write(self, schema: str, name: str, table: pa.Table) -> None:
         staged = sql.Identifier(schema, f"{name}__cdp_next")
         columns = sql.SQL(", ").join(

@@ -56,6 +56,12 @@ class SparkTables:
     def read(self, query: str) -> pa.Table:
         return self.session.sql(query).toArrow()  # type: ignore[attr-defined]
 
+    def table_names(self, schema: str, prefix: str) -> list[str]:
+        if not self.session.catalog.databaseExists(schema):  # type: ignore[attr-defined]
+            return []
+        tables = self.session.catalog.listTables(schema)  # type: ignore[attr-defined]
+        return sorted(table.name for table in tables if table.name.startswith(prefix))
+
     def write(self, schema: str, name: str, table: pa.Table) -> None:
         if not self.session.catalog.databaseExists(schema):  # type: ignore[attr-defined]
             self.session.sql(f"create database `{schema}`")  # type: ignore[attr-defined]
