@@ -292,3 +292,12 @@ def test_a_new_threshold_rescores_every_record(built: Project, tmp_path: Path) -
     pairs = _run_pairs(project, "--vars", json.dumps({"cdp_identity": config}))
     assert len(_rescored(project)) == fetch(project, f"select count(*) from {PEOPLE}")[0][0]
     assert min(row[4] for row in pairs) < 0.5  # the lower threshold's pairs are there
+
+
+def test_a_build_that_changed_most_records_scores_them_all(built: Project, tmp_path: Path) -> None:
+    project = copy_of(built, tmp_path)
+    _run_pairs(project)
+    execute(project, f"update {PEOPLE} set city = 'Moved' where hash(record_id) % 10 < 6")
+    pairs = _run_pairs(project)
+    assert len(_rescored(project)) == fetch(project, f"select count(*) from {PEOPLE}")[0][0]
+    assert _run_pairs(project, "--full-refresh") == pairs

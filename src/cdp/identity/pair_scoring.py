@@ -27,6 +27,9 @@ from cdp.identity import probabilistic
 from cdp.warehouse import table_exists
 
 STATE_SUFFIX = "__scored_records"  # the state table: <pairs table>__scored_records
+# Beyond this share of changed records a full scoring is cheaper: linking the changed records
+# to all finds each pair within them twice, once per orientation.
+FULL_SCORING_SHARE = 0.5
 PAIR_KEY = ("left_source_table", "left_record_id", "right_source_table", "right_record_id")
 PAIRS_DIGEST_SQL = (
     "select coalesce(md5(string_agg(concat_ws('|', {keys}), ',' order by concat_ws('|', {keys}))), '')"
@@ -127,6 +130,8 @@ def _rescore_changed(
         session.unregister("cdp_record_hashes")
     if len(rescored) == 0:
         return kept, rescored
+    if len(rescored) > FULL_SCORING_SHARE * records.num_rows:
+        return probabilistic.predict(records, model, threshold), hashes.column(probabilistic.UNIQUE_ID)
     changed = records.filter(pc.is_in(records.column(probabilistic.UNIQUE_ID), rescored))
     scored = probabilistic.predict(records, model, threshold, changed)
     pairs = pa.concat_tables([kept, scored.cast(kept.schema)])
