@@ -10,8 +10,6 @@ import psycopg
 import pyarrow as pa
 from psycopg import sql
 
-STAGED_SUFFIX = "__cdp_next"  # write() fills <name>__cdp_next, then renames it to <name>
-
 
 def postgres_type(arrow_type: pa.DataType) -> str:
     """The Postgres column type that holds values of ``arrow_type`` without loss."""
@@ -56,12 +54,10 @@ class PostgresTables:
                 " where table_schema = %s and starts_with(table_name, %s) order by table_name",
                 [schema, prefix],
             )
-            names = [row[0] for row in cursor.fetchall()]
-        # A failed write leaves its staged table behind: not one of the tables asked for.
-        return [name for name in names if not name.endswith(STAGED_SUFFIX)]
+            return [row[0] for row in cursor.fetchall()]
 
     def write(self, schema: str, name: str, table: pa.Table) -> None:
-        staged = sql.Identifier(schema, f"{name}{STAGED_SUFFIX}")
+        staged = sql.Identifier(schema, f"{name}__cdp_next")
         columns = sql.SQL(", ").join(
             sql.SQL("{} {}").format(sql.Identifier(field.name), sql.SQL(postgres_type(field.type)))
             for field in table.schema
