@@ -146,6 +146,17 @@ def test_incremental_lands_new_people_and_keeps_customers_consistent(
             "(select count(distinct customer_id) from identity.customer_records)"
         ).fetchall()[0]
     assert customers == assigned == more["customers_after"]
+    # The full build scored every person record; the incremental one only the new people's.
+    assert first["build"]["splink_scoring"]["scored"] == first["build"]["splink_scoring"]["records"]
+    with duckdb.connect(str(work / "first.duckdb"), read_only=True) as con:
+        people = set(
+            con.execute(
+                "select source_table, record_id from identity.int_identity__person_records"
+            ).fetchall()
+        )
+    scoring = more["build"]["splink_scoring"]
+    new_people = people & set(zip(new["source_table"], new["record_id"], strict=True))
+    assert 0 < scoring["scored"] == len(new_people) < scoring["records"] == len(people)
 
 
 def test_build_nodes_are_timed_in_their_stage(first: dict[str, Any], work: Path) -> None:

@@ -38,6 +38,7 @@ from cdp.activation import export_segment_files
 from cdp.dbt_runner import run_dbt
 from cdp.errors import CdpError
 from cdp.generate import generate
+from cdp.identity.pair_scoring import STATE_SUFFIX
 from cdp.load import load_landing
 from cdp.pipeline import landing_is_current
 from cdp.project import DEFAULT_WAREHOUSE, Project
@@ -47,6 +48,7 @@ from cdp.source_config import RAW_SCHEMA, raw_tables
 from cdp.summary import customer_summary
 from cdp.sync import load_syncs, run_sync
 from cdp.sync.engine import relocate_exports
+from cdp.warehouse import table_exists
 
 DEFAULT_DATA_DIR = Path("data/bench")
 INCREMENT_SHARE = 0.01  # --incremental lands this share of N as new people
@@ -82,6 +84,7 @@ class BuildFigures:
     stages: list[Stage]
     statuses: dict[str, int]
     clustering: dict[str, Any]  # the identity connected-components run: mode, nodes, passes
+    splink_scoring: dict[str, int] | None  # person records, and those Splink scored (None: off)
 
 
 @dataclass
@@ -243,7 +246,9 @@ def build(project: Project, folder: Path, rows: int) -> BuildFigures:
     statuses: dict[str, int] = {}
     for one in results:
         statuses[one["status"]] = statuses.get(one["status"], 0) + 1
-    return BuildFigures(seconds, stages, statuses, clustering_run(project.warehouse))
+    return BuildFigures(
+        seconds, stages, statuses, clustering_run(project.warehouse), splink_scoring(project.warehouse)
+    )
 
 
 def node_stage(unique_id: str, nodes: dict[str, Any]) -> str | None:
@@ -313,6 +318,19 @@ def clustering_run(warehouse: Path) -> dict[str, Any]:
             "order by finished_at desc limit 1"
         ).fetchall()[0]
     return {"mode": mode, "nodes_in_scope": nodes, "passes": passes, "seconds": seconds}
+
+
+def splink_scoring(warehouse: Path) -> dict[str, int] | None:
+    """The person records of the last build, and how many Splink scored (the rest kept their
+    stored pairs); None when probabilistic matching is off."""
+    state = f"identity.int_identity__probabilistic_pairs{STATE_SUFFIX}"
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        if not table_exists(con, state):
+            return None
+        records, scored = con.execute(
+            f"select count(*), count(*) filter (where rescored) from {state}"
+        ).fetchall()[0]
+    return {"records": records, "scored": scored}
 
 
 def sync_files(project: Project, exports: Path, segments: list[str]) -> str:

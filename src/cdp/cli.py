@@ -541,7 +541,7 @@ def _print_bench(report: BenchReport) -> None:
         console.print(
             f"dbt build: {build.seconds:.1f} s wall-clock ({_statuses(build.statuses)}); identity "
             f"clustering: {clustering['nodes_in_scope']:,} nodes, {clustering['passes']} pass(es), "
-            f"{clustering['seconds']:.1f} s"
+            f"{clustering['seconds']:.1f} s{_splink_scoring(build.splink_scoring)}"
         )
     console.print(
         f"total: {report.total_seconds:.1f} s, {report.rows_per_second:,.0f} raw rows/s after generation; "
@@ -556,12 +556,19 @@ def _print_bench(report: BenchReport) -> None:
             f"{more.generate.seconds:.1f} s {more.generate.note}, load {more.load.seconds:.1f} s); "
             f"dbt build {more.build.seconds:.1f} s = {more.ratio_to_full_build:.0%} of the full build "
             f"(clustering {more.build.clustering['mode']}, {more.build.clustering['nodes_in_scope']:,} "
-            f"nodes); customers {more.customers_before:,} -> {more.customers_after:,}"
+            f"nodes{_splink_scoring(more.build.splink_scoring)}); "
+            f"customers {more.customers_before:,} -> {more.customers_after:,}"
         )
         console.print(
             "  incremental build stages: "
             + ", ".join(f"{stage.name} {stage.seconds:.1f} s" for stage in more.build.stages)
         )
+
+
+def _splink_scoring(scoring: dict[str, int] | None) -> str:
+    if scoring is None:
+        return ""
+    return f"; Splink scored {scoring['scored']:,} of {scoring['records']:,} person records"
 
 
 def _statuses(statuses: dict[str, int]) -> str:
