@@ -31,10 +31,7 @@ STATE_SUFFIX = "__scored_records"  # the state table: <pairs table>__scored_reco
 # to all finds each pair within them twice, once per orientation.
 FULL_SCORING_SHARE = 0.5
 PAIR_KEY = ("left_source_table", "left_record_id", "right_source_table", "right_record_id")
-PAIRS_DIGEST_SQL = (
-    "select coalesce(md5(string_agg(concat_ws('|', {keys}), ',' order by concat_ws('|', {keys}))), '')"
-    " from {relation}"
-).replace("{keys}", ", ".join(PAIR_KEY))
+HASHES = "cdp_record_hashes"  # this build's record hashes, registered in the session
 
 
 def scored_with(model_json: str, threshold: float) -> str:
@@ -56,18 +53,24 @@ def score(
     the stored pairs (dbt's is_incremental). The state table beside them is rewritten.
     """
     key = scored_with(model_json, threshold)
-    with duckdb.connect() as con:
-        con.register("records", records)
-        hashes = con.sql(f"select {probabilistic.UNIQUE_ID}, {_record_hash()} as record_hash from records")
-        hashes = hashes.to_arrow_table()
-    stored = _stored(session, this, key) if reuse else None
     model = json.loads(model_json)
-    if stored is None:
-        pairs = probabilistic.predict(records, model, threshold)
-        rescored = hashes.column(probabilistic.UNIQUE_ID)
-    else:
-        pairs, rescored = _rescore_changed(session, stored, records, hashes, model, threshold)
-    _write_state(session, this, hashes, rescored, key, pairs)
+    session.register("cdp_person_records", records)
+    try:
+        hashes = session.sql(
+            f"select {probabilistic.UNIQUE_ID}, {_record_hash()} as record_hash from cdp_person_records"
+        ).to_arrow_table()
+    finally:
+        session.unregister("cdp_person_records")
+    session.register(HASHES, hashes)
+    try:
+        if reuse and _stored_pairs_reusable(session, this, key):
+            pairs, rescored = _rescore_changed(session, this, records, model, threshold)
+        else:
+            pairs = probabilistic.predict(records, model, threshold)
+            rescored = records.column(probabilistic.UNIQUE_ID)
+        _write_state(session, this, rescored, key, pairs)
+    finally:
+        session.unregister(HASHES)
     return pairs
 
 
@@ -82,56 +85,53 @@ def _state_table(this: tuple[str, str]) -> str:
     return f'"{schema}"."{identifier}{STATE_SUFFIX}"'
 
 
-def _stored(session: duckdb.DuckDBPyConnection, this: tuple[str, str], key: str) -> tuple[str, str] | None:
-    """``this`` when its state is there and the stored pairs may be reused, else None."""
+def _pairs_digest(session: duckdb.DuckDBPyConnection, relation: str) -> str:
+    """MD5 of the sorted pair keys of ``relation``: same pairs, same digest."""
+    keys = f"concat_ws('|', {', '.join(PAIR_KEY)})"
+    found = session.sql(f"select coalesce(md5(string_agg({keys}, ',' order by {keys})), '') from {relation}")
+    return found.fetchall()[0][0]
+
+
+def _stored_pairs_reusable(session: duckdb.DuckDBPyConnection, this: tuple[str, str], key: str) -> bool:
+    """Whether the state is there, was scored with ``key``, and describes the stored pairs."""
     if not table_exists(session, f"{this[0]}.{this[1]}{STATE_SUFFIX}"):
-        return None
+        return False
     state = session.sql(f"select distinct scored_with, pairs_digest from {_state_table(this)}").fetchall()
     if len(state) != 1 or state[0][0] != key:
-        return None
-    pairs = f'"{this[0]}"."{this[1]}"'
-    digest = session.sql(PAIRS_DIGEST_SQL.format(relation=pairs)).fetchall()[0][0]
-    return this if digest == state[0][1] else None
+        return False
+    return _pairs_digest(session, f'"{this[0]}"."{this[1]}"') == state[0][1]
 
 
 def _rescore_changed(
     session: duckdb.DuckDBPyConnection,
     this: tuple[str, str],
     records: pa.Table,
-    hashes: pa.Table,
     model: dict[str, Any],
     threshold: float,
 ) -> tuple[pa.Table, pa.Array]:
     """Stored pairs of two unchanged records, plus the pairs of the changed and new records
     scored against all; and the ids of those changed and new records."""
-    session.register("cdp_record_hashes", hashes)
-    try:
-        unchanged = f"""
-            select current.{probabilistic.UNIQUE_ID}
-            from cdp_record_hashes as current
-            inner join {_state_table(this)} as previous
-                on previous.{probabilistic.UNIQUE_ID} = current.{probabilistic.UNIQUE_ID}
-                and previous.record_hash = current.record_hash
-        """
-        kept = session.sql(f"""
-            select * from "{this[0]}"."{this[1]}"
-            where left_source_table || '|' || left_record_id in ({unchanged})
-                and right_source_table || '|' || right_record_id in ({unchanged})
-        """).to_arrow_table()
-        rescored = (
-            session.sql(f"""
-            select {probabilistic.UNIQUE_ID} from cdp_record_hashes
-            where {probabilistic.UNIQUE_ID} not in ({unchanged})
-        """)
-            .to_arrow_table()
-            .column(probabilistic.UNIQUE_ID)
-        )
-    finally:
-        session.unregister("cdp_record_hashes")
+    unchanged = f"""
+        select current.{probabilistic.UNIQUE_ID}
+        from {HASHES} as current
+        inner join {_state_table(this)} as previous
+            on previous.{probabilistic.UNIQUE_ID} = current.{probabilistic.UNIQUE_ID}
+            and previous.record_hash = current.record_hash
+    """
+    kept = session.sql(f"""
+        select * from "{this[0]}"."{this[1]}"
+        where left_source_table || '|' || left_record_id in ({unchanged})
+            and right_source_table || '|' || right_record_id in ({unchanged})
+    """).to_arrow_table()
+    rescored = session.sql(f"""
+        select {probabilistic.UNIQUE_ID} from {HASHES}
+        where {probabilistic.UNIQUE_ID} not in ({unchanged})
+    """).to_arrow_table()
+    rescored = rescored.column(probabilistic.UNIQUE_ID)
     if len(rescored) == 0:
         return kept, rescored
     if len(rescored) > FULL_SCORING_SHARE * records.num_rows:
-        return probabilistic.predict(records, model, threshold), hashes.column(probabilistic.UNIQUE_ID)
+        return probabilistic.predict(records, model, threshold), records.column(probabilistic.UNIQUE_ID)
     changed = records.filter(pc.is_in(records.column(probabilistic.UNIQUE_ID), rescored))
     scored = probabilistic.predict(records, model, threshold, changed)
     pairs = pa.concat_tables([kept, scored.cast(kept.schema)])
@@ -139,20 +139,14 @@ def _rescore_changed(
 
 
 def _write_state(
-    session: duckdb.DuckDBPyConnection,
-    this: tuple[str, str],
-    hashes: pa.Table,
-    rescored: pa.Array,
-    key: str,
-    pairs: pa.Table,
+    session: duckdb.DuckDBPyConnection, this: tuple[str, str], rescored: pa.Array, key: str, pairs: pa.Table
 ) -> None:
     """Rewrites the state table beside ``this``: the name the next build reads, whether this
     build writes the pairs there or renames them to it (a full build)."""
     session.register("cdp_pairs", pairs)
-    session.register("cdp_record_hashes", hashes)
     session.register("cdp_rescored", pa.table({probabilistic.UNIQUE_ID: rescored}))
     try:
-        digest = session.sql(PAIRS_DIGEST_SQL.format(relation="cdp_pairs")).fetchall()[0][0]
+        digest = _pairs_digest(session, "cdp_pairs")
         # On Postgres and Spark the session is an in-memory DuckDB: the schema may be missing.
         session.execute(f'create schema if not exists "{this[0]}"')
         session.execute(
@@ -165,10 +159,10 @@ def _write_state(
                     as rescored,
                 ? as scored_with,
                 ? as pairs_digest
-            from cdp_record_hashes as hashes
+            from {HASHES} as hashes
             """,
             [key, digest],
         )
     finally:
-        for name in ("cdp_pairs", "cdp_record_hashes", "cdp_rescored"):
+        for name in ("cdp_pairs", "cdp_rescored"):
             session.unregister(name)

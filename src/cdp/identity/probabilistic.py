@@ -251,9 +251,11 @@ def _connection(threads: int | None = None) -> duckdb.DuckDBPyConnection:
     return duckdb.connect(":memory:", config=config)
 
 
-def _linker(records: pa.Table, model: dict[str, Any], con: duckdb.DuckDBPyConnection) -> Linker:
+def _linker(inputs: dict[str, pa.Table], model: dict[str, Any], con: duckdb.DuckDBPyConnection) -> Linker:
+    """A Linker over ``inputs`` (table name -> records): one to dedupe, two to link."""
     db_api = DuckDBAPI(con)
-    return Linker(db_api.register(records, table_name="cdp_person_records"), model, log_level=logging.ERROR)
+    tables = [db_api.register(records, table_name=name) for name, records in inputs.items()]
+    return Linker(tables[0] if len(tables) == 1 else tables, model, log_level=logging.ERROR)
 
 
 def training_sample(records: pa.Table, max_records: int, seed: int) -> pa.Table:
@@ -284,7 +286,7 @@ def train(records: pa.Table, seed: int) -> dict[str, Any]:
     parameters.
     """
     with _connection(threads=1) as con:
-        linker = _linker(records, settings(), con)
+        linker = _linker({"cdp_person_records": records}, settings(), con)
         linker.training.estimate_probability_two_random_records_match(
             list(DETERMINISTIC_RULES), recall=DETERMINISTIC_RECALL
         )
@@ -370,15 +372,11 @@ def predict(
     )
     with _connection() as con:
         if changed is None:
-            linker = _linker(records, model, con)
+            linker = _linker({"cdp_person_records": records}, model, con)
             pair_filter = "true"
         else:
-            db_api = DuckDBAPI(con)
-            inputs = [
-                db_api.register(changed, table_name="cdp_changed"),
-                db_api.register(records, table_name="cdp_all"),
-            ]
-            linker = Linker(inputs, {**model, "link_type": "link_only"}, log_level=logging.ERROR)
+            inputs = {"cdp_changed": changed, "cdp_all": records}
+            linker = _linker(inputs, {**model, "link_type": "link_only"}, con)
             con.register("cdp_changed_ids", changed.select([UNIQUE_ID]))
             within_changed = " and ".join(
                 f"{key} in (select {UNIQUE_ID} from cdp_changed_ids)" for key in ("key_l", "key_r")
