@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from pytest_httpserver import HTTPServer
 
@@ -20,6 +23,7 @@ from cdp.source_config import raw_tables
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_PEOPLE = 1_500
 SAMPLE_SEED = 7
+FIRST_SHARE = 0.7  # the first delivery holds this share of every file's rows; the rest come later
 
 
 @pytest.fixture(scope="session")
@@ -41,6 +45,44 @@ def built(tmp_path_factory: pytest.TempPathFactory, sample: GenerationResult) ->
     result = run_dbt(project, ["build"], quiet=True)
     assert result.ok, f"dbt build failed on the sample: {dict(result.statuses)}"
     return project
+
+
+@dataclass
+class Deliveries:
+    first: Path
+    second: Path
+
+
+@pytest.fixture(scope="session")
+def deliveries(sample: GenerationResult, tmp_path_factory: pytest.TempPathFactory) -> Deliveries:
+    """The sample split in two deliveries: the first 70% of each file's rows, then the rest as
+    files of their own. Later versions, duplicates, and orders of lines already landed arrive
+    in the second."""
+    root = tmp_path_factory.mktemp("deliveries")
+    split = Deliveries(root / "first", root / "second")
+    for path in sorted(sample.out_dir.glob("*/*.parquet")):
+        if path.parent.name.startswith("_"):
+            continue
+        rows = pq.read_table(path)
+        cut = int(rows.num_rows * FIRST_SHARE)
+        for folder, part, name in (
+            (split.first, rows.slice(0, cut), path.name),
+            (split.second, rows.slice(cut), f"later-{path.name}"),
+        ):
+            (folder / path.parent.name).mkdir(parents=True, exist_ok=True)
+            pq.write_table(part, folder / path.parent.name / name)
+    redeliver(split, "crm_contacts", {"city": "Redelivered"})  # new versions of contacts
+    redeliver(split, "shop_customers", {})  # the same accounts again
+    return split
+
+
+def redeliver(split: Deliveries, table: str, changes: dict[str, str]) -> None:
+    """Adds to the second delivery 20 rows of the first, with ``changes``: the newer load wins,
+    so rows staged after the first delivery become superseded or duplicates."""
+    rows = pq.read_table(sorted((split.first / table).glob("*.parquet"))[0]).slice(0, 20)
+    for column, value in changes.items():
+        rows = rows.set_column(rows.schema.get_field_index(column), column, pa.array([value] * rows.num_rows))
+    pq.write_table(rows, split.second / table / "later-redelivery.parquet")
 
 
 def compile_inline(sql: str, warehouse: Path, dbt_vars: dict | None = None) -> str:

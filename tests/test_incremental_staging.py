@@ -3,23 +3,19 @@ quarantine models equal a full rebuild's; rows deleted from a raw table stop the
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
-import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
 
 from cdp.dbt_runner import DbtResult, run_dbt
-from cdp.generate import GenerationResult
 from cdp.load import load_landing
 from cdp.project import Project
 from cdp.source_config import raw_tables
 
+from .conftest import Deliveries
 from .test_quality import copy_of, execute
 
-FIRST_SHARE = 0.7  # the first delivery holds this share of every file's rows; the rest come later
 STAGING_MODELS = [
     (stage, f"{stage}_{name}")
     for stage in ("base", "stg", "quarantine")
@@ -34,44 +30,6 @@ STAGING_MODELS = [
         "consent__records",
     )
 ]
-
-
-@dataclass
-class Deliveries:
-    first: Path
-    second: Path
-
-
-@pytest.fixture(scope="module")
-def deliveries(sample: GenerationResult, tmp_path_factory: pytest.TempPathFactory) -> Deliveries:
-    """The sample split in two deliveries: the first 70% of each file's rows, then the rest as
-    files of their own. Later versions, duplicates, and orders of lines already landed arrive
-    in the second."""
-    root = tmp_path_factory.mktemp("deliveries")
-    split = Deliveries(root / "first", root / "second")
-    for path in sorted(sample.out_dir.glob("*/*.parquet")):
-        if path.parent.name.startswith("_"):
-            continue
-        rows = pq.read_table(path)
-        cut = int(rows.num_rows * FIRST_SHARE)
-        for folder, part, name in (
-            (split.first, rows.slice(0, cut), path.name),
-            (split.second, rows.slice(cut), f"later-{path.name}"),
-        ):
-            (folder / path.parent.name).mkdir(parents=True, exist_ok=True)
-            pq.write_table(part, folder / path.parent.name / name)
-    redeliver(split, "crm_contacts", {"city": "Redelivered"})  # new versions of contacts
-    redeliver(split, "shop_customers", {})  # the same accounts again
-    return split
-
-
-def redeliver(split: Deliveries, table: str, changes: dict[str, str]) -> None:
-    """Adds to the second delivery 20 rows of the first, with ``changes``: the newer load wins,
-    so rows staged after the first delivery become superseded or duplicates."""
-    rows = pq.read_table(sorted((split.first / table).glob("*.parquet"))[0]).slice(0, 20)
-    for column, value in changes.items():
-        rows = rows.set_column(rows.schema.get_field_index(column), column, pa.array([value] * rows.num_rows))
-    pq.write_table(rows, split.second / table / "later-redelivery.parquet")
 
 
 def build_staging(project: Project, *flags: str) -> None:

@@ -4,28 +4,38 @@
     the target's rows whose unique_key is not among the new rows, plus the new rows, are
     written to a helper table, which then overwrites the target. One full write per run:
     fine for the small tables that use it (segment_membership_history); use Delta for big
-    ones. Every other strategy and format goes to dbt-spark's own macros. -#}
+    ones. The project's strategy replace_customers (macros/incremental/replace_customers.sql)
+    is the same rewrite by customer key, on any file format. Every other strategy and format
+    goes to dbt-spark's own macros. -#}
 {% macro dbt_spark_validate_get_incremental_strategy(raw_strategy, file_format) %}
     {%- if raw_strategy == 'merge' and file_format not in ['delta', 'iceberg', 'hudi'] -%}
         {{ return('cdp_merge_by_rewrite') }}
+    {%- endif -%}
+    {%- if raw_strategy == 'replace_customers' -%}
+        {{ return(raw_strategy) }}
     {%- endif -%}
     {{ return(dbt.dbt_spark_validate_get_incremental_strategy(raw_strategy, file_format)) }}
 {% endmacro %}
 
 {% macro dbt_spark_get_incremental_sql(strategy, source, target, existing, unique_key, incremental_predicates) %}
     {%- if strategy == 'cdp_merge_by_rewrite' -%}
-        {{ return(cdp_spark_merge_by_rewrite(source, target, unique_key)) }}
+        {%- if not unique_key -%}
+            {{ exceptions.raise_compiler_error("incremental_strategy 'merge' on Spark parquet tables needs a unique_key") }}
+        {%- endif -%}
+        {%- set keys = [unique_key] if unique_key is string else unique_key -%}
+        {{ return(cdp_spark_rewrite(source, target, keys)) }}
+    {%- endif -%}
+    {%- if strategy == 'replace_customers' -%}
+        {%- set keys = cdp_replace_customers_keys(unique_key) -%}
+        {{ return(cdp_spark_rewrite(source, target, [keys.customer], keys.rows | join(' is not null and ') ~ ' is not null')) }}
     {%- endif -%}
     {{ return(dbt.dbt_spark_get_incremental_sql(
         strategy, source, target, existing, unique_key, incremental_predicates)) }}
 {% endmacro %}
 
-{#- Runs the rewrite; returns the statement that completes it (dbt runs it as 'main'). -#}
-{% macro cdp_spark_merge_by_rewrite(source, target, unique_key) %}
-    {%- if not unique_key -%}
-        {{ exceptions.raise_compiler_error("incremental_strategy 'merge' on Spark parquet tables needs a unique_key") }}
-    {%- endif -%}
-    {%- set keys = [unique_key] if unique_key is string else unique_key -%}
+{#- Runs the rewrite: the target's rows with no new row of the same `keys`, plus the new rows
+    that pass `incoming_filter`. Returns the statement that completes it (dbt runs it as 'main'). -#}
+{% macro cdp_spark_rewrite(source, target, keys, incoming_filter='true') %}
     {%- set columns = adapter.get_columns_in_relation(target) | map(attribute='name') | join(', ') -%}
     {%- set merged = target.incorporate(path={"identifier": target.identifier ~ '__cdp_merged'}) -%}
     {%- do run_query('drop table if exists ' ~ merged) -%}
@@ -41,6 +51,7 @@
         union all
         select {{ columns }}
         from {{ source }}
+        where {{ incoming_filter }}
     {%- endset -%}
     {%- do run_query(merge_sql) -%}
     {%- do run_query('insert overwrite table ' ~ target ~ ' select ' ~ columns ~ ' from ' ~ merged) -%}

@@ -4,11 +4,43 @@
       most_recent      the newest value; source order on ties
       most_frequent    the value on most records; then newest, then source order
     Sources not listed for an attribute never supply it. Last tie-breaker: record_id, so the
-    choice is deterministic. -#}
+    choice is deterministic.
+    Incremental by customer: a build recomputes only the customers whose candidates, or the
+    rules, changed since the last one (inputs_digest, macros/incremental). -#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='replace_customers',
+    unique_key=['customer_id', 'attribute_name'],
+    on_schema_change='fail',
+) }}
 {%- set survivorship = cdp_customer_config().survivorship %}
+{%- set value_columns = cdp_attribute_value_columns().keys() | reject('equalto', 'email_canonical') | list %}
 
-with candidates as (
+with all_candidates as (
     select * from {{ ref('int_customer__attribute_candidates') }}
+),
+
+input_digests as (
+    select
+        customer_id,
+        {{ cdp_customer_digest(
+            ['source_table', 'record_id', 'observed_at', 'attribute_name', 'value_key'] + value_columns,
+            rules=tojson(survivorship)) }} as inputs_digest
+    from all_candidates
+    group by customer_id
+),
+
+{% if is_incremental() %}
+    touched_customers as (
+        {{ cdp_touched_customers('input_digests') }}
+    ),
+{% endif %}
+
+candidates as (
+    select * from all_candidates
+    {%- if is_incremental() %}
+        where customer_id in (select touched_customers.customer_id from touched_customers)
+    {%- endif %}
 ),
 
 ranked_inputs as (
@@ -82,19 +114,28 @@ select
     survivors.record_id,
     survivors.observed_at,
     survivors.value_records,
-    candidates.first_name,
-    candidates.last_name,
-    candidates.requester_name,
-    candidates.email,
-    candidates.phone_e164,
-    candidates.street_address,
-    candidates.city,
-    candidates.postcode,
-    candidates.country_code,
-    candidates.date_of_birth
+    {%- for column in value_columns %}
+        candidates.{{ column }},
+    {%- endfor %}
+    input_digests.inputs_digest
 from survivors
 inner join candidates
     on
         survivors.source_table = candidates.source_table
         and survivors.record_id = candidates.record_id
         and survivors.attribute_name = candidates.attribute_name
+inner join input_digests on survivors.customer_id = input_digests.customer_id
+{%- if is_incremental() %}
+
+    union all
+
+    -- Touched customers left with no candidates: a row without attribute_name deletes their
+    -- stored ones.
+    select
+        touched_customers.customer_id,
+        {%- for column in ['attribute_name', 'survivorship_rule', 'source_table', 'record_id', 'observed_at', 'value_records'] + value_columns + ['inputs_digest'] %}
+            null as {{ column }}{% if not loop.last %},{% endif %}
+        {%- endfor %}
+    from touched_customers
+    where touched_customers.customer_id not in (select input_digests.customer_id from input_digests)
+{%- endif %}

@@ -1,5 +1,6 @@
 {#- customer_events for BI: holds no PII (record ids are source-system keys, as
-    pseudonymous as customer_id), every column passes through. -#}
+    pseudonymous as customer_id). Every column passes through but inputs_digest, which is
+    bookkeeping for incremental builds. -#}
 {{ config(alias='customer_events', grants=cdp_bi_grants()) }}
 
 select

@@ -3,7 +3,15 @@
     reached so far (the seed journey_event_stages maps event types to awareness or
     consideration); the first completed order is purchase; later events are retention, and
     loyalty from the cdp_customer.loyalty_order_threshold-th completed order on. Stages
-    never move backwards. -#}
+    never move backwards.
+    Incremental by customer: a build recomputes only the customers whose events, or the
+    rules above, changed since the last one (inputs_digest, macros/incremental). -#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='replace_customers',
+    unique_key=['customer_id', 'event_key'],
+    on_schema_change='fail',
+) }}
 {%- set loyalty_threshold = cdp_customer_config().loyalty_order_threshold %}
 
 with events as (
@@ -14,42 +22,99 @@ stages as (
     select * from {{ ref('journey_event_stages') }}
 ),
 
-progress as (
+staged_events as (
     select
         events.*,
-        row_number() over (partition by events.customer_id order by events.event_at, events.event_key)
-            as customer_event_number,
-        sum(case when events.event_type = 'order_completed' then 1 else 0 end) over (
-            partition by events.customer_id
-            order by events.event_at, events.event_key
-            rows between unbounded preceding and current row
-        ) as completed_orders_so_far,
-        max(case when stages.pre_purchase_stage = 'consideration' then 2 else 1 end) over (
-            partition by events.customer_id
-            order by events.event_at, events.event_key
-            rows between unbounded preceding and current row
-        ) as pre_purchase_rank
+        stages.pre_purchase_stage
     from events
     left join stages on events.event_type = stages.event_type
+),
+
+input_digests as (
+    select
+        customer_id,
+        {{ cdp_customer_digest(
+            ['event_key', 'event_at', 'event_type', 'channel', 'amount', 'pre_purchase_stage'],
+            rules='loyalty_order_threshold=' ~ loyalty_threshold) }} as inputs_digest
+    from staged_events
+    group by customer_id
+),
+
+{% if is_incremental() %}
+    touched_customers as (
+        {{ cdp_touched_customers('input_digests') }}
+    ),
+{% endif %}
+
+rebuilt_events as (
+    select * from staged_events
+    {%- if is_incremental() %}
+        where customer_id in (select touched_customers.customer_id from touched_customers)
+    {%- endif %}
+),
+
+progress as (
+    select
+        rebuilt_events.*,
+        row_number() over (
+            partition by rebuilt_events.customer_id order by rebuilt_events.event_at, rebuilt_events.event_key
+        ) as customer_event_number,
+        sum(case when rebuilt_events.event_type = 'order_completed' then 1 else 0 end) over (
+            partition by rebuilt_events.customer_id
+            order by rebuilt_events.event_at, rebuilt_events.event_key
+            rows between unbounded preceding and current row
+        ) as completed_orders_so_far,
+        max(case when rebuilt_events.pre_purchase_stage = 'consideration' then 2 else 1 end) over (
+            partition by rebuilt_events.customer_id
+            order by rebuilt_events.event_at, rebuilt_events.event_key
+            rows between unbounded preceding and current row
+        ) as pre_purchase_rank
+    from rebuilt_events
 )
 
 select
-    cast(event_key as {{ dbt.type_string() }}) as event_key,
-    cast(customer_id as {{ dbt.type_string() }}) as customer_id,
-    cast(source_table as {{ dbt.type_string() }}) as source_table,
-    cast(record_id as {{ dbt.type_string() }}) as record_id,
-    cast(event_at as timestamp) as event_at,
-    cast(event_type as {{ dbt.type_string() }}) as event_type,
-    cast(channel as {{ dbt.type_string() }}) as channel,
-    cast(amount as numeric(18, 2)) as amount,
-    cast(customer_event_number as integer) as customer_event_number,
+    cast(progress.event_key as {{ dbt.type_string() }}) as event_key,
+    cast(progress.customer_id as {{ dbt.type_string() }}) as customer_id,
+    cast(progress.source_table as {{ dbt.type_string() }}) as source_table,
+    cast(progress.record_id as {{ dbt.type_string() }}) as record_id,
+    cast(progress.event_at as timestamp) as event_at,
+    cast(progress.event_type as {{ dbt.type_string() }}) as event_type,
+    cast(progress.channel as {{ dbt.type_string() }}) as channel,
+    cast(progress.amount as numeric(18, 2)) as amount,
+    cast(progress.customer_event_number as integer) as customer_event_number,
     cast(
         case
-            when completed_orders_so_far >= {{ loyalty_threshold }} then 'loyalty'
-            when completed_orders_so_far = 1 and event_type = 'order_completed' then 'purchase'
-            when completed_orders_so_far >= 1 then 'retention'
-            when pre_purchase_rank = 2 then 'consideration'
+            when progress.completed_orders_so_far >= {{ loyalty_threshold }} then 'loyalty'
+            when progress.completed_orders_so_far = 1 and progress.event_type = 'order_completed' then 'purchase'
+            when progress.completed_orders_so_far >= 1 then 'retention'
+            when progress.pre_purchase_rank = 2 then 'consideration'
             else 'awareness'
         end as {{ dbt.type_string() }}
-    ) as journey_stage
+    ) as journey_stage,
+    -- Kept on the customer's first event only: one per customer is all change detection needs.
+    cast(
+        case when progress.customer_event_number = 1 then input_digests.inputs_digest end
+        as {{ dbt.type_string() }}
+    ) as inputs_digest
 from progress
+inner join input_digests on progress.customer_id = input_digests.customer_id
+{%- if is_incremental() %}
+
+    union all
+
+    -- Touched customers left with no events: a row without event_key deletes their stored ones.
+    select
+        cast(null as {{ dbt.type_string() }}) as event_key,
+        cast(touched_customers.customer_id as {{ dbt.type_string() }}) as customer_id,
+        cast(null as {{ dbt.type_string() }}) as source_table,
+        cast(null as {{ dbt.type_string() }}) as record_id,
+        cast(null as timestamp) as event_at,
+        cast(null as {{ dbt.type_string() }}) as event_type,
+        cast(null as {{ dbt.type_string() }}) as channel,
+        cast(null as numeric(18, 2)) as amount,
+        cast(null as integer) as customer_event_number,
+        cast(null as {{ dbt.type_string() }}) as journey_stage,
+        cast(null as {{ dbt.type_string() }}) as inputs_digest
+    from touched_customers
+    where touched_customers.customer_id not in (select input_digests.customer_id from input_digests)
+{%- endif %}
