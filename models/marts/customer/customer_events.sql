@@ -73,13 +73,13 @@ progress as (
 )
 
 select
-    cast(progress.event_key as {{ dbt.type_string() }}) as event_key,
-    cast(progress.customer_id as {{ dbt.type_string() }}) as customer_id,
-    cast(progress.source_table as {{ dbt.type_string() }}) as source_table,
-    cast(progress.record_id as {{ dbt.type_string() }}) as record_id,
+    cast(progress.event_key as {{ cdp_type_varchar() }}) as event_key,
+    cast(progress.customer_id as {{ cdp_type_varchar() }}) as customer_id,
+    cast(progress.source_table as {{ cdp_type_varchar() }}) as source_table,
+    cast(progress.record_id as {{ cdp_type_varchar() }}) as record_id,
     cast(progress.event_at as timestamp) as event_at,
-    cast(progress.event_type as {{ dbt.type_string() }}) as event_type,
-    cast(progress.channel as {{ dbt.type_string() }}) as channel,
+    cast(progress.event_type as {{ cdp_type_varchar() }}) as event_type,
+    cast(progress.channel as {{ cdp_type_varchar() }}) as channel,
     cast(progress.amount as numeric(18, 2)) as amount,
     cast(progress.customer_event_number as integer) as customer_event_number,
     cast(
@@ -89,12 +89,12 @@ select
             when progress.completed_orders_so_far >= 1 then 'retention'
             when progress.pre_purchase_rank = 2 then 'consideration'
             else 'awareness'
-        end as {{ dbt.type_string() }}
+        end as {{ cdp_type_varchar() }}
     ) as journey_stage,
     -- Kept on the customer's first event only: one per customer is all change detection needs.
     cast(
         case when progress.customer_event_number = 1 then input_digests.inputs_digest end
-        as {{ dbt.type_string() }}
+        as {{ cdp_type_varchar() }}
     ) as inputs_digest
 from progress
 inner join input_digests on progress.customer_id = input_digests.customer_id
@@ -104,17 +104,17 @@ inner join input_digests on progress.customer_id = input_digests.customer_id
 
     -- Touched customers left with no events: a row without event_key deletes their stored ones.
     select
-        cast(null as {{ dbt.type_string() }}) as event_key,
-        cast(touched_customers.customer_id as {{ dbt.type_string() }}) as customer_id,
-        cast(null as {{ dbt.type_string() }}) as source_table,
-        cast(null as {{ dbt.type_string() }}) as record_id,
+        cast(null as {{ cdp_type_varchar() }}) as event_key,
+        cast(touched_customers.customer_id as {{ cdp_type_varchar() }}) as customer_id,
+        cast(null as {{ cdp_type_varchar() }}) as source_table,
+        cast(null as {{ cdp_type_varchar() }}) as record_id,
         cast(null as timestamp) as event_at,
-        cast(null as {{ dbt.type_string() }}) as event_type,
-        cast(null as {{ dbt.type_string() }}) as channel,
+        cast(null as {{ cdp_type_varchar() }}) as event_type,
+        cast(null as {{ cdp_type_varchar() }}) as channel,
         cast(null as numeric(18, 2)) as amount,
         cast(null as integer) as customer_event_number,
-        cast(null as {{ dbt.type_string() }}) as journey_stage,
-        cast(null as {{ dbt.type_string() }}) as inputs_digest
+        cast(null as {{ cdp_type_varchar() }}) as journey_stage,
+        cast(null as {{ cdp_type_varchar() }}) as inputs_digest
     from touched_customers
     where touched_customers.customer_id not in (select input_digests.customer_id from input_digests)
 {%- endif %}
