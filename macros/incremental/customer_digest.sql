@@ -35,3 +35,30 @@
         or stored_digests.customer_id is null
         or current_digests.inputs_digest <> stored_digests.inputs_digest
 {%- endmacro %}
+
+{#- CTEs for a model incremental by customer: input_digests (one digest per customer of the
+    relation or CTE `inputs`, over `columns`, with `rules`), on an incremental run
+    touched_customers, and `rebuilt`: the rows of `inputs` to rank and write (every row in a
+    full build; the touched customers' in an incremental one). Ends without a comma. -#}
+{% macro cdp_rebuilt_customers_ctes(inputs, columns, rules, rebuilt) -%}
+input_digests as (
+    select
+        customer_id,
+        {{ cdp_customer_digest(columns, rules) }} as inputs_digest
+    from {{ inputs }}
+    group by customer_id
+),
+
+{% if is_incremental() %}
+    touched_customers as (
+        {{ cdp_touched_customers('input_digests') }}
+    ),
+{% endif %}
+
+{{ rebuilt }} as (
+    select * from {{ inputs }}
+    {%- if is_incremental() %}
+        where customer_id in (select touched_customers.customer_id from touched_customers)
+    {%- endif %}
+)
+{%- endmacro %}

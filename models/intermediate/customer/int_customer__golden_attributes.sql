@@ -20,28 +20,12 @@ with all_candidates as (
     select * from {{ ref('int_customer__attribute_candidates') }}
 ),
 
-input_digests as (
-    select
-        customer_id,
-        {{ cdp_customer_digest(
-            ['source_table', 'record_id', 'observed_at', 'attribute_name', 'value_key'] + value_columns,
-            rules=tojson(survivorship)) }} as inputs_digest
-    from all_candidates
-    group by customer_id
-),
-
-{% if is_incremental() %}
-    touched_customers as (
-        {{ cdp_touched_customers('input_digests') }}
-    ),
-{% endif %}
-
-candidates as (
-    select * from all_candidates
-    {%- if is_incremental() %}
-        where customer_id in (select touched_customers.customer_id from touched_customers)
-    {%- endif %}
-),
+{{ cdp_rebuilt_customers_ctes(
+    'all_candidates',
+    ['source_table', 'record_id', 'observed_at', 'attribute_name', 'value_key'] + value_columns,
+    rules=tojson(survivorship),
+    rebuilt='candidates',
+) }},
 
 ranked_inputs as (
     select

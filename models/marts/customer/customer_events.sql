@@ -30,28 +30,12 @@ staged_events as (
     left join stages on events.event_type = stages.event_type
 ),
 
-input_digests as (
-    select
-        customer_id,
-        {{ cdp_customer_digest(
-            ['event_key', 'event_at', 'event_type', 'channel', 'amount', 'pre_purchase_stage'],
-            rules='loyalty_order_threshold=' ~ loyalty_threshold) }} as inputs_digest
-    from staged_events
-    group by customer_id
-),
-
-{% if is_incremental() %}
-    touched_customers as (
-        {{ cdp_touched_customers('input_digests') }}
-    ),
-{% endif %}
-
-rebuilt_events as (
-    select * from staged_events
-    {%- if is_incremental() %}
-        where customer_id in (select touched_customers.customer_id from touched_customers)
-    {%- endif %}
-),
+{{ cdp_rebuilt_customers_ctes(
+    'staged_events',
+    ['event_key', 'event_at', 'event_type', 'channel', 'amount', 'pre_purchase_stage'],
+    rules='loyalty_order_threshold=' ~ loyalty_threshold,
+    rebuilt='rebuilt_events',
+) }},
 
 progress as (
     select
