@@ -191,3 +191,37 @@ def test_macro_queries_compile_for_the_project(tmp_path: Path) -> None:
     sql = compile_inline("select {{ cdp_e164('d', 'c') }}", tmp_path / "x.duckdb")
     for country in ("'US'", "'GB'", "'DE'", "'FR'", "'NL'", "'ES'"):
         assert f"= {country}" in sql
+
+
+def test_customer_digest_tells_inputs_and_rules_apart(tmp_path: Path) -> None:
+    """cdp_customer_digest (incremental by customer): a value moved to another column, an
+    extra row, '' instead of null and other rules each change a customer's digest; the same
+    rows in another order do not."""
+    digests = """
+        with input_rows (customer_id, a, b) as (
+            values ('swapped', 'x', null), ('swapped', null, 'x'), ('one', 'x', null),
+            ('blank', '', null), ('twice', 'x', null), ('twice', 'x', null),
+            ('reordered', null, 'x'), ('reordered', 'x', null)
+        )
+        select
+            customer_id,
+            {{ cdp_customer_digest(['a', 'b'], rules='threshold=3') }} as digest,
+            {{ cdp_customer_digest(['a', 'b'], rules='threshold=4') }} as other_rules
+        from input_rows
+        group by customer_id
+    """
+    with duckdb.connect() as con:
+        compiled = compile_inline(digests, tmp_path / "x.duckdb")
+        rows = {row[0]: row[1:] for row in con.execute(compiled).fetchall()}
+    assert rows["swapped"][0] == rows["reordered"][0]
+    assert len({rows[c][0] for c in ("swapped", "one", "blank", "twice")}) == 4
+    assert all(digest != other_rules for digest, other_rules in rows.values())
+
+
+def test_hash_int_spans_40_bits(tmp_path: Path) -> None:
+    """Row hashes are below 2^40, so the per-customer sums fit a bigint on every engine."""
+    row_hashes = "select {{ cdp_hash_int(['i', 'i * 2']) }} as h from range(100000) as t (i)"
+    hashes = f"select min(h), max(h) from ({row_hashes})"
+    with duckdb.connect() as con:
+        low, high = con.execute(compile_inline(hashes, tmp_path / "x.duckdb")).fetchone()
+    assert 0 <= low < 2**20 and 2**39 < high < 2**40
