@@ -27,7 +27,7 @@
     {%- endif -%}
     {%- if strategy == 'replace_customers' -%}
         {%- set keys = cdp_replace_customers_keys(unique_key) -%}
-        {{ return(cdp_spark_rewrite(source, target, [keys.customer], keys.rows | join(' is not null and ') ~ ' is not null')) }}
+        {{ return(cdp_spark_rewrite(source, target, [keys.customer], keys.rows_present)) }}
     {%- endif -%}
     {{ return(dbt.dbt_spark_get_incremental_sql(
         strategy, source, target, existing, unique_key, incremental_predicates)) }}

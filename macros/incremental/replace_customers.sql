@@ -12,16 +12,17 @@
     where {{ keys.customer }} in (select {{ keys.customer }} from {{ arg_dict['temp_relation'] }});
     insert into {{ arg_dict['target_relation'] }} ({{ columns }})
     select {{ columns }} from {{ arg_dict['temp_relation'] }}
-    where {{ keys.rows | join(' is not null and ') }} is not null
+    where {{ keys.rows_present }}
 {%- endmacro %}
 
-{#- {customer: the first key, rows: the others}; a clear error for a unique_key without both. -#}
+{#- {customer: the first key, rows_present: the predicate of a new row to insert (its row
+    keys not null)}; a clear error for a unique_key without both. -#}
 {% macro cdp_replace_customers_keys(unique_key) -%}
     {%- if unique_key is string or unique_key | length < 2 -%}
         {{ exceptions.raise_compiler_error(
             "incremental_strategy 'replace_customers' needs unique_key [<customer key>, <row key>, ...], got "
             ~ unique_key) }}
     {%- endif -%}
-    {{ return({'customer': unique_key[0], 'rows': unique_key[1:]}) }}
+    {{ return({'customer': unique_key[0], 'rows_present': unique_key[1:] | join(' is not null and ') ~ ' is not null'}) }}
 {%- endmacro %}
 
