@@ -58,10 +58,12 @@ def warehouses(
 
 
 def rows(project: Project, model: str) -> list[tuple]:
-    """Every row but its load time (the two warehouses loaded the files at different times)."""
+    """Every row but its load and typing times (the two warehouses loaded the files and built
+    at different times)."""
     with duckdb.connect(str(project.warehouse), read_only=True) as con:
         return con.execute(
-            f"select * exclude (_loaded_at) from staging.{model} order by _source_file, _source_row"
+            f"select columns(lambda c: c not in ('_loaded_at', '_typed_at')) from staging.{model}"
+            " order by _source_file, _source_row"
         ).fetchall()
 
 
@@ -111,6 +113,28 @@ def test_the_second_delivery_changed_verdicts_of_rows_already_staged(warehouses)
     assert min(staged_again) >= 15  # of the 20 rows: the ones valid and not themselves duplicates
     assert redelivered == [("duplicate", staged_again[0]), ("superseded", staged_again[1])]
     assert released > 0
+
+
+def test_a_build_stamps_the_rows_it_typed(warehouses) -> None:
+    """_typed_at tells downstream models what changed: the second build stamped every row of
+    the second delivery and every earlier row of the keys it touched, and no other row."""
+    incremental, _ = warehouses
+    with duckdb.connect(str(incremental.warehouse), read_only=True) as con:
+        builds, unstamped_new_rows, wrongly_stamped_old_rows, retyped_old_rows = con.execute("""
+            with contacts as (select * from staging.base_crm__contacts),
+            later_keys as (select contact_id from contacts where _source_file like '%later-%')
+            select
+                count(distinct _typed_at),
+                count(*) filter (where _source_file like '%later-%'
+                    and _typed_at < (select max(_typed_at) from contacts)),
+                count(*) filter (where _source_file not like '%later-%' and contact_id is not null
+                    and (_typed_at = (select max(_typed_at) from contacts))
+                        <> (contact_id in (select contact_id from later_keys))),
+                count(*) filter (where _source_file not like '%later-%'
+                    and _typed_at = (select max(_typed_at) from contacts))
+            from contacts""").fetchone()
+    assert (builds, unstamped_new_rows, wrongly_stamped_old_rows) == (2, 0, 0)
+    assert retyped_old_rows > 0
 
 
 def build_tickets_after(incremental: Project, tmp_path: Path, change: str) -> tuple[Project, DbtResult]:

@@ -4,14 +4,15 @@
     the target's rows whose unique_key is not among the new rows, plus the new rows, are
     written to a helper table, which then overwrites the target. One full write per run:
     fine for the small tables that use it (segment_membership_history); use Delta for big
-    ones. The project's strategy replace_customers (macros/incremental/replace_customers.sql)
-    is the same rewrite by customer key, on any file format. Every other strategy and format
+    ones. The project's strategies replace_customers, replace_keys and replace_records
+    (macros/incremental/replace_groups.sql) are the same rewrite by group key, on any file
+    format. Every other strategy and format
     goes to dbt-spark's own macros. -#}
 {% macro dbt_spark_validate_get_incremental_strategy(raw_strategy, file_format) %}
     {%- if raw_strategy == 'merge' and file_format not in ['delta', 'iceberg', 'hudi'] -%}
         {{ return('cdp_merge_by_rewrite') }}
     {%- endif -%}
-    {%- if raw_strategy == 'replace_customers' -%}
+    {%- if raw_strategy in ['replace_customers', 'replace_keys', 'replace_records'] -%}
         {{ return(raw_strategy) }}
     {%- endif -%}
     {{ return(dbt.dbt_spark_validate_get_incremental_strategy(raw_strategy, file_format)) }}
@@ -25,9 +26,9 @@
         {%- set keys = [unique_key] if unique_key is string else unique_key -%}
         {{ return(cdp_spark_rewrite(source, target, keys)) }}
     {%- endif -%}
-    {%- if strategy == 'replace_customers' -%}
-        {%- set keys = cdp_replace_customers_keys(unique_key) -%}
-        {{ return(cdp_spark_rewrite(source, target, [keys.customer], keys.rows_present)) }}
+    {%- if strategy in ['replace_customers', 'replace_keys', 'replace_records'] -%}
+        {%- set keys = cdp_replace_groups_keys(unique_key, strategy) -%}
+        {{ return(cdp_spark_rewrite(source, target, keys.group, keys.rows_present)) }}
     {%- endif -%}
     {{ return(dbt.dbt_spark_get_incremental_sql(
         strategy, source, target, existing, unique_key, incremental_predicates)) }}

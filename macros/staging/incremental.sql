@@ -69,6 +69,15 @@
     {%- endif %}
 {%- endmacro %}
 
+{#- When this dbt invocation started, as a timestamp: the same in every model it builds.
+    It is `_typed_at` of a base row (cdp_flag_duplicates): a build types the new raw rows and
+    every row of the keys they touch, so a model downstream finds the records that changed
+    since its own last build as the rows typed after the newest `_typed_at` it holds
+    (int_identity__record_identifiers), whichever builds ran between. -#}
+{% macro cdp_run_started_at() -%}
+    cast('{{ run_started_at }}' as {{ dbt.type_timestamp() }})
+{%- endmacro %}
+
 {#- Newest `_loaded_at` the model holds (a date before any load when it is empty). -#}
 {% macro cdp_staged_watermark() -%}
     select coalesce(max(_loaded_at), cast('1900-01-01 00:00:00' as timestamp)) from {{ this }}

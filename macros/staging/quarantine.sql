@@ -24,6 +24,7 @@
     {%- endset -%}
     select
         ranked.*,
+        {{ cdp_run_started_at() }} as _typed_at,
         coalesce(
             ranked._invalid_reason,
             case

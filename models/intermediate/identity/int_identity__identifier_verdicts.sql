@@ -6,6 +6,18 @@
     one person (int_identity__same_person_groups: Splink pairs, a shared phone) count once:
     two accounts of one person do not make their inbox shared, two people's do. The
     pseudo-type `people` counts CRM contacts and shop accounts together. -#}
+
+{#- Computed in full, written by difference: a build without --full-refresh writes only the
+    identifiers whose row changed, appeared or is gone (a row with a null identifier_type,
+    not stored: strategy replace_keys), and `usability_changed_at` keeps when is_usable last
+    changed (or the identifier appeared), so int_identity__record_nodes re-ranks only the
+    records carrying an identifier whose usability changed since its own last build. -#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='replace_keys',
+    unique_key=['identifier_key', 'identifier_type'],
+    on_schema_change='fail',
+) }}
 {%- set config = cdp_identity_config() %}
 {%- set types = config.identifier_types %}
 {%- set key_types = cdp_record_key_types() %}
@@ -138,24 +150,63 @@ shared as (
         and partner_counts.partner_type = partner_limits.partner_type
     where partner_counts.partners > partner_limits.max_partners
     group by identifiers.identifier_key
+),
+
+verdicts as (
+    select
+        identifiers.identifier_key,
+        identifiers.identifier_type,
+        identifiers.identifier_value,
+        identifiers.priority,
+        identifiers.first_seen_at,
+        identifiers.last_seen_at,
+        identifiers.records,
+        blocked.identifier_key is null and shared.identifier_key is null as is_usable,
+        case
+            when blocked.identifier_key is not null then 'blocklist'
+            when shared.identifier_key is not null then 'max_partners'
+        end as guard,
+        coalesce(blocked.reason, shared.reason) as guard_reason
+    from identifiers
+    left join blocked
+        on identifiers.identifier_key = blocked.identifier_key
+    left join shared
+        on identifiers.identifier_key = shared.identifier_key
 )
 
-select
-    identifiers.identifier_key,
-    identifiers.identifier_type,
-    identifiers.identifier_value,
-    identifiers.priority,
-    identifiers.first_seen_at,
-    identifiers.last_seen_at,
-    identifiers.records,
-    blocked.identifier_key is null and shared.identifier_key is null as is_usable,
-    case
-        when blocked.identifier_key is not null then 'blocklist'
-        when shared.identifier_key is not null then 'max_partners'
-    end as guard,
-    coalesce(blocked.reason, shared.reason) as guard_reason
-from identifiers
-left join blocked
-    on identifiers.identifier_key = blocked.identifier_key
-left join shared
-    on identifiers.identifier_key = shared.identifier_key
+{% set compared = ['identifier_type', 'identifier_value', 'priority', 'first_seen_at', 'last_seen_at', 'records', 'is_usable', 'guard', 'guard_reason'] %}
+{% if is_incremental() %}
+    , stored as (
+        select * from {{ this }}
+    )
+
+    select
+        verdicts.*,
+        case
+            when stored.identifier_key is null or stored.is_usable <> verdicts.is_usable
+                then {{ cdp_run_started_at() }}
+            else stored.usability_changed_at
+        end as usability_changed_at
+    from verdicts
+    left join stored
+        on verdicts.identifier_key = stored.identifier_key
+    where
+        stored.identifier_key is null
+        {%- for column in compared %}
+        or verdicts.{{ column }} is distinct from stored.{{ column }}
+        {%- endfor %}
+    union all
+    select
+        stored.identifier_key,
+        {%- for column in compared %}
+        null as {{ column }},
+        {%- endfor %}
+        null as usability_changed_at
+    from stored
+    where stored.identifier_key not in (select verdicts.identifier_key from verdicts)
+{% else %}
+    select
+        verdicts.*,
+        {{ cdp_run_started_at() }} as usability_changed_at
+    from verdicts
+{% endif %}

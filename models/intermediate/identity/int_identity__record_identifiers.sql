@@ -1,27 +1,60 @@
 {#- One row per (record, identifier) the configured columns carry: the raw material of the
     identity graph, before any guard. identifier_key ('<type>:<value>') names a graph node. -#}
-{%- set config = cdp_identity_config() %}
+
+{#- Incremental by record: a build extracts only the records staging typed since this model's
+    newest `_typed_at` (new records, new versions, and every version of a key a new row
+    touched; see cdp_run_started_at), and strategy replace_records replaces each such record's
+    stored rows. Each touched record also comes as one row with a null identifier_type, which
+    deletes the stored rows of a record that lost its identifiers. A source staging typed in
+    full since (a --full-refresh of its base model, after raw rows were deleted) is replaced
+    in full: its stored records all come as such rows, so records gone from it go. -#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='replace_records',
+    unique_key=['source_table', 'record_id', 'identifier_type'],
+    on_schema_change='fail',
+) }}
+{%- set identity = cdp_identity_config() %}
 
 with
-{% for source in config.sources %}
+{% if is_incremental() %}
+    {{ cdp_watermark_cte('_typed_at') }}
+{% endif %}
+{% for source in identity.sources %}
     {%- set source_index = loop.index %}
+    records_{{ source_index }} as (
+        select
+            cast('{{ source.source_table }}' as {{ dbt.type_string() }}) as source_table,
+            cast({{ source.record_id }} as {{ dbt.type_string() }}) as record_id,
+            cast({{ source.observed_at }} as {{ dbt.type_timestamp() }}) as observed_at,
+            {%- for column in source.identifiers.values() | unique %}
+                {{ column }},
+            {%- endfor %}
+            _loaded_at,
+            _typed_at
+        from {{ ref(source.model) }}
+        {%- if is_incremental() %}
+        where _typed_at > (select watermark.typed_at from watermark)
+        {%- endif %}
+    ),
     {%- for type, column in source.identifiers.items() %}
         source_{{ source_index }}_{{ type }} as (
             select
-                cast('{{ source.source_table }}' as {{ dbt.type_string() }}) as source_table,
-                cast({{ source.record_id }} as {{ dbt.type_string() }}) as record_id,
+                source_table,
+                record_id,
                 cast('{{ type }}' as {{ dbt.type_string() }}) as identifier_type,
                 cast({{ column }} as {{ dbt.type_string() }}) as identifier_value,
-                cast({{ source.observed_at }} as {{ dbt.type_timestamp() }}) as observed_at,
-                _loaded_at
-            from {{ ref(source.model) }}
+                observed_at,
+                _loaded_at,
+                _typed_at
+            from records_{{ source_index }}
             where {{ column }} is not null
         ),
     {%- endfor %}
 {% endfor %}
 
 extracted as (
-    {% for source in config.sources %}
+    {% for source in identity.sources %}
         {%- set source_index = loop.index %}
         {%- set outer_last = loop.last %}
         {%- for type in source.identifiers %}
@@ -33,17 +66,44 @@ extracted as (
 
 identifier_types as (
     {{ cdp_identifier_type_rows() }}
+),
+
+identifier_rows as (
+    select
+        extracted.source_table,
+        extracted.record_id,
+        extracted.identifier_type,
+        extracted.identifier_value,
+        {{ dbt.concat(["extracted.identifier_type", "':'", "extracted.identifier_value"]) }} as identifier_key,
+        identifier_types.priority,
+        extracted.observed_at,
+        extracted._loaded_at,
+        extracted._typed_at
+    from extracted
+    inner join identifier_types
+        on extracted.identifier_type = identifier_types.identifier_type
 )
 
-select
-    extracted.source_table,
-    extracted.record_id,
-    extracted.identifier_type,
-    extracted.identifier_value,
-    {{ dbt.concat(["extracted.identifier_type", "':'", "extracted.identifier_value"]) }} as identifier_key,
-    identifier_types.priority,
-    extracted.observed_at,
-    extracted._loaded_at
-from extracted
-inner join identifier_types
-    on extracted.identifier_type = identifier_types.identifier_type
+{% if is_incremental() %}
+    ,
+
+    touched_records as (
+        {{ cdp_records_typed_since('(select watermark.typed_at from watermark)') }}
+    )
+
+    select * from identifier_rows
+    union all
+    select
+        source_table,
+        record_id,
+        cast(null as {{ dbt.type_string() }}) as identifier_type,
+        cast(null as {{ dbt.type_string() }}) as identifier_value,
+        cast(null as {{ dbt.type_string() }}) as identifier_key,
+        cast(null as {{ dbt.type_int() }}) as priority,
+        cast(null as {{ dbt.type_timestamp() }}) as observed_at,
+        cast(null as {{ dbt.type_timestamp() }}) as _loaded_at,
+        cast(null as {{ dbt.type_timestamp() }}) as _typed_at
+    from touched_records
+{% else %}
+    select * from identifier_rows
+{% endif %}

@@ -44,6 +44,6 @@ select
     cast(node_key as {{ cdp_type_varchar() }}) as node_key,
     cast(customer_id as {{ cdp_type_varchar() }}) as customer_id,
     cast(previous_customer_id as {{ cdp_type_varchar() }}) as previous_customer_id,
-    cast('{{ run_started_at }}' as {{ dbt.type_timestamp() }}) as assigned_at,
+    {{ cdp_run_started_at() }} as assigned_at,
     cast('{{ invocation_id }}' as {{ cdp_type_varchar() }}) as invocation_id
 from changed_assignments

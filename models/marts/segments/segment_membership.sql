@@ -4,7 +4,7 @@
 select
     cast('champions' as {{ dbt.type_string() }}) as segment_name,
     customer_id,
-    cast('{{ run_started_at }}' as {{ dbt.type_timestamp() }}) as refreshed_at
+    {{ cdp_run_started_at() }} as refreshed_at
 from {{ ref('segment__champions') }}
 
 union all
@@ -12,7 +12,7 @@ union all
 select
     cast('high_value_at_risk' as {{ dbt.type_string() }}) as segment_name,
     customer_id,
-    cast('{{ run_started_at }}' as {{ dbt.type_timestamp() }}) as refreshed_at
+    {{ cdp_run_started_at() }} as refreshed_at
 from {{ ref('segment__high_value_at_risk') }}
 
 union all
@@ -20,7 +20,7 @@ union all
 select
     cast('lapsed_repeat_buyers' as {{ dbt.type_string() }}) as segment_name,
     customer_id,
-    cast('{{ run_started_at }}' as {{ dbt.type_timestamp() }}) as refreshed_at
+    {{ cdp_run_started_at() }} as refreshed_at
 from {{ ref('segment__lapsed_repeat_buyers') }}
 
 union all
@@ -28,7 +28,7 @@ union all
 select
     cast('new_customers' as {{ dbt.type_string() }}) as segment_name,
     customer_id,
-    cast('{{ run_started_at }}' as {{ dbt.type_timestamp() }}) as refreshed_at
+    {{ cdp_run_started_at() }} as refreshed_at
 from {{ ref('segment__new_customers') }}
 
 union all
@@ -36,5 +36,5 @@ union all
 select
     cast('high_churn_risk' as {{ dbt.type_string() }}) as segment_name,
     customer_id,
-    cast('{{ run_started_at }}' as {{ dbt.type_timestamp() }}) as refreshed_at
+    {{ cdp_run_started_at() }} as refreshed_at
 from {{ ref('segment__high_churn_risk') }}

@@ -31,7 +31,7 @@ entries as (
     select
         current_members.segment_name,
         current_members.customer_id,
-        cast('{{ run_started_at }}' as {{ dbt.type_timestamp() }}) as entered_at,
+        {{ cdp_run_started_at() }} as entered_at,
         cast(null as {{ dbt.type_timestamp() }}) as exited_at
     from current_members
     left join open_stays
@@ -46,7 +46,7 @@ exits as (
         open_stays.segment_name,
         open_stays.customer_id,
         open_stays.entered_at,
-        cast('{{ run_started_at }}' as {{ dbt.type_timestamp() }}) as exited_at
+        {{ cdp_run_started_at() }} as exited_at
     from open_stays
     left join current_members
         on

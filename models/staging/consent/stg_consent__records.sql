@@ -14,5 +14,6 @@ select
     _source_file,
     _source_row,
     _loaded_at,
+    _typed_at,
     status = 'granted' as is_granted
 from records

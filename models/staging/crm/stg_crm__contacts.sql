@@ -21,5 +21,6 @@ select
     has_invalid_phone,
     _source_file,
     _source_row,
-    _loaded_at
+    _loaded_at,
+    _typed_at
 from contacts

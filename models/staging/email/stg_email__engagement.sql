@@ -12,5 +12,6 @@ select
     event_at,
     _source_file,
     _source_row,
-    _loaded_at
+    _loaded_at,
+    _typed_at
 from engagement

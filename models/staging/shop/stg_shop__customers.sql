@@ -20,5 +20,6 @@ select
     has_invalid_phone,
     _source_file,
     _source_row,
-    _loaded_at
+    _loaded_at,
+    _typed_at
 from customers

@@ -13,5 +13,6 @@ select
     _source_file,
     _source_row,
     _loaded_at,
+    _typed_at,
     quantity * unit_price as line_amount
 from order_lines

@@ -16,5 +16,6 @@ select
     _source_file,
     _source_row,
     _loaded_at,
+    _typed_at,
     customer_id is null as is_guest_checkout
 from orders

@@ -16,5 +16,6 @@ select
     has_invalid_email,
     _source_file,
     _source_row,
-    _loaded_at
+    _loaded_at,
+    _typed_at
 from tickets

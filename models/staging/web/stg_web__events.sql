@@ -15,5 +15,6 @@ select
     platform,
     _source_file,
     _source_row,
-    _loaded_at
+    _loaded_at,
+    _typed_at
 from events
