@@ -255,10 +255,16 @@ IDENTITY_MODELS = {  # model: (relation, stamps left out, row key)
         "usability_changed_at",
         "identifier_key",
     ),
+    "customer_records": ("identity.customer_records", "_built_at", "source_table, record_id"),
 }
 
 
-GUARDED = ("identifier_verdicts", "record_nodes")
+GUARDED = ("int_identity__identifier_verdicts", "int_identity__record_nodes", "customer_records")
+# The blocklist's guard and every identity model after it.
+FROM_THE_BLOCKLIST = " ".join(
+    f"int_identity__blocklisted_identifiers+,path:models/{layer}/identity"
+    for layer in ("intermediate", "marts")
+)
 
 
 def identity_rows(project: Project, model: str) -> list[tuple]:
@@ -276,14 +282,28 @@ def test_identity_models_incremental_equal_a_full_rebuild(warehouses, model: str
 
 def test_a_verdict_that_changes_moves_the_records_staging_did_not_touch(warehouses, tmp_path: Path) -> None:
     """Blocklisting a usable node (in the seed's table, without new raw rows) re-ranks the
-    records hanging from it in an incremental build, as a full rebuild does."""
+    records hanging from it in an incremental build and moves the records of the customers
+    that split, as a full rebuild does."""
     _, incremental, _ = warehouses
-    node, records = fetch(
+    # The anchor email of a customer (its id is a hash of it) from which records hang, and
+    # whose customer also has records that do not carry it: blocking it re-ranks the first
+    # and changes the customer id of the others without re-ranking them.
+    node, records_elsewhere = fetch(
         incremental,
-        """select node_key, count(*) from identity.int_identity__record_nodes
-        where node_key like 'email:%' group by node_key order by count(*) desc, node_key limit 1""",
+        """with clusters as (select * from identity.int_identity__node_clusters)
+        select anchors.node_key, count(*)
+        from clusters as anchors
+        inner join clusters as members on anchors.cluster_key = members.cluster_key
+        inner join identity.customer_records as records on members.node_key = records.node_key
+        where anchors.is_anchor and anchors.node_key like 'email:%'
+            and anchors.node_key in (select node_key from identity.customer_records)
+            and not exists (
+                select 1 from identity.int_identity__record_identifiers as carried
+                where carried.source_table = records.source_table and carried.record_id = records.record_id
+                    and carried.identifier_key = anchors.node_key)
+        group by anchors.node_key order by count(*) desc, anchors.node_key limit 1""",
     )[0]
-    assert records > 1
+    assert records_elsewhere > 1
     rebuilt = {}
     for name, flags in (("incremental", []), ("full", ["--full-refresh"])):
         (tmp_path / name).mkdir()
@@ -292,15 +312,14 @@ def test_a_verdict_that_changes_moves_the_records_staging_did_not_touch(warehous
         execute(
             project, f"insert into identity.identity_blocklist values ('email', 'exact', '{value}', 'test')"
         )
-        models = " ".join(f"int_identity__{name}" for name in ("blocklisted_identifiers", *GUARDED))
-        assert run_dbt(project, ["run", "--select", models, *flags], quiet=True).ok, name
+        assert run_dbt(project, ["run", "--select", FROM_THE_BLOCKLIST, *flags], quiet=True).ok, name
         rebuilt[name] = project
     moved = fetch(
         rebuilt["incremental"],
         f"select count(*) from identity.int_identity__record_nodes where node_key = '{node}'",
     )
     assert moved == [(0,)]
-    for model in (f"int_identity__{name}" for name in GUARDED):
+    for model in GUARDED:
         assert identity_rows(rebuilt["incremental"], model) == identity_rows(rebuilt["full"], model), model
     changed = fetch(
         rebuilt["incremental"],
@@ -309,3 +328,16 @@ def test_a_verdict_that_changes_moves_the_records_staging_did_not_touch(warehous
         where usability_changed_at = (select max(usability_changed_at) from verdicts)""",
     )
     assert changed == [(node,)]
+    # Records whose node stayed but whose customer changed (the cluster lost its anchor or
+    # split): customer_records found them through customer_id_assignments.
+    placed = "select source_table, record_id, node_key, customer_id from identity.customer_records"
+    before = {
+        (table, record): (node_key, customer)
+        for table, record, node_key, customer in fetch(incremental, placed)
+    }
+    after = fetch(rebuilt["incremental"], placed)
+    assert any(before[(table, record)] == (node_key, customer) for table, record, node_key, customer in after)
+    assert any(
+        before[(table, record)][0] == node_key and before[(table, record)][1] != customer
+        for table, record, node_key, customer in after
+    )
