@@ -43,3 +43,43 @@
         from {{ this }}
     ),
 {%- endmacro %}
+
+{#- For dbt's parser: the staged sources cdp_records_typed_since reads, only on incremental
+    builds, which parsing does not see. -#}
+{% macro cdp_depends_on_identity_sources() -%}
+    {%- for source in cdp_identity_config().sources %}
+-- depends_on: {{ ref(source.model) }}
+    {%- endfor %}
+{%- endmacro %}
+
+{#- CTEs of a model incremental by record, called as a block: `watermark` (the newest
+    `stamp_column` {{ this }} holds) and `touched`, the distinct records typed since
+    (cdp_records_typed_since) and those the block selects (source_table, record_id; it may
+    read `watermark`). Ends with a comma. -#}
+{% macro cdp_touched_records_ctes(stamp_column) -%}
+    {{ cdp_watermark_cte(stamp_column) }}
+
+    touched as (
+        select distinct
+            touched_records.source_table,
+            touched_records.record_id
+        from (
+            {{ cdp_records_typed_since('(select watermark.typed_at from watermark)') }}
+            union all
+            {{ caller() }}
+        ) as touched_records
+    ),
+{%- endmacro %}
+
+{#- Select: the rows of `relation` (keyed by source_table, record_id); on an incremental
+    build only the touched records' (CTE `touched`). -#}
+{% macro cdp_rows_of_touched_records(relation) -%}
+    select all_rows.*
+    from {{ relation }} as all_rows
+    {%- if is_incremental() %}
+    inner join touched
+        on
+            all_rows.source_table = touched.source_table
+            and all_rows.record_id = touched.record_id
+    {%- endif %}
+{%- endmacro %}

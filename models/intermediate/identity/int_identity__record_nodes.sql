@@ -17,62 +17,29 @@
     unique_key=['source_table', 'record_id', 'node_key'],
     on_schema_change='fail',
 ) }}
-{#- The staged sources cdp_records_typed_since reads, for dbt's parser (it reads them only
-    on incremental builds, which parsing does not see). -#}
-{%- for source in cdp_identity_config().sources %}
--- depends_on: {{ ref(source.model) }}
-{%- endfor %}
+{{ cdp_depends_on_identity_sources() }}
 {%- set width = cdp_identity_config().identifier_types.values() | map(attribute='priority') | max | string | length %}
 
 with
 {% if is_incremental() %}
-    {{ cdp_watermark_cte('_built_at') }}
-
-    relinked_identifiers as (
-        select identifier_key
-        from {{ ref('int_identity__identifier_verdicts') }}
-        where usability_changed_at > (select watermark.typed_at from watermark)
-    ),
-
-    touched_records as (
-        {{ cdp_records_typed_since('(select watermark.typed_at from watermark)') }}
-        union all
+    {% call cdp_touched_records_ctes('_built_at') %}
+        -- records carrying an identifier whose usability changed since
         select
             record_identifiers.source_table,
             record_identifiers.record_id
         from {{ ref('int_identity__record_identifiers') }} as record_identifiers
-        inner join relinked_identifiers
-            on record_identifiers.identifier_key = relinked_identifiers.identifier_key
-    ),
-
-    touched as (
-        select distinct
-            source_table,
-            record_id
-        from touched_records
-    ),
+        inner join {{ ref('int_identity__identifier_verdicts') }} as verdicts
+            on record_identifiers.identifier_key = verdicts.identifier_key
+        where verdicts.usability_changed_at > (select watermark.typed_at from watermark)
+    {% endcall %}
 {% endif %}
 
 records as (
-    select all_records.*
-    from {{ ref('int_identity__records') }} as all_records
-    {%- if is_incremental() %}
-    inner join touched
-        on
-            all_records.source_table = touched.source_table
-            and all_records.record_id = touched.record_id
-    {%- endif %}
+    {{ cdp_rows_of_touched_records(ref('int_identity__records')) }}
 ),
 
 record_identifiers as (
-    select all_identifiers.*
-    from {{ ref('int_identity__record_identifiers') }} as all_identifiers
-    {%- if is_incremental() %}
-    inner join touched
-        on
-            all_identifiers.source_table = touched.source_table
-            and all_identifiers.record_id = touched.record_id
-    {%- endif %}
+    {{ cdp_rows_of_touched_records(ref('int_identity__record_identifiers')) }}
 ),
 
 usable_identifiers as (

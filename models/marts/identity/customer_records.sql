@@ -12,26 +12,13 @@
     unique_key=['source_table', 'record_id', 'customer_id'],
     on_schema_change='fail',
 ) }}
-{#- The staged sources cdp_records_typed_since reads, for dbt's parser (it reads them only
-    on incremental builds, which parsing does not see). -#}
-{%- for source in cdp_identity_config().sources %}
--- depends_on: {{ ref(source.model) }}
-{%- endfor %}
+{{ cdp_depends_on_identity_sources() }}
 -- depends_on: {{ ref('customer_id_assignments') }}
 
 with
 {% if is_incremental() %}
-    {{ cdp_watermark_cte('_built_at') }}
-
-    reassigned_nodes as (
-        select distinct node_key
-        from {{ ref('customer_id_assignments') }}
-        where assigned_at > (select watermark.typed_at from watermark)
-    ),
-
-    touched_records as (
-        {{ cdp_records_typed_since('(select watermark.typed_at from watermark)') }}
-        union all
+    {% call cdp_touched_records_ctes('_built_at') %}
+        -- records ranked again since, and those whose node's customer changed since
         select
             source_table,
             record_id
@@ -42,27 +29,14 @@ with
             record_nodes.source_table,
             record_nodes.record_id
         from {{ ref('int_identity__record_nodes') }} as record_nodes
-        inner join reassigned_nodes
-            on record_nodes.node_key = reassigned_nodes.node_key
-    ),
-
-    touched as (
-        select distinct
-            source_table,
-            record_id
-        from touched_records
-    ),
+        inner join {{ ref('customer_id_assignments') }} as assignments
+            on record_nodes.node_key = assignments.node_key
+        where assignments.assigned_at > (select watermark.typed_at from watermark)
+    {% endcall %}
 {% endif %}
 
 record_nodes as (
-    select all_nodes.*
-    from {{ ref('int_identity__record_nodes') }} as all_nodes
-    {%- if is_incremental() %}
-    inner join touched
-        on
-            all_nodes.source_table = touched.source_table
-            and all_nodes.record_id = touched.record_id
-    {%- endif %}
+    {{ cdp_rows_of_touched_records(ref('int_identity__record_nodes')) }}
 )
 
 select
