@@ -158,8 +158,8 @@ def test_the_project_builds_on_spark_with_duckdbs_customers(built: Project, tmp_
     # Again, incremental: the SQL models whose incremental strategies are rewrites on Spark
     # (a whole second build would double the test's 8 minutes).
     incremental = (
-        "int_identity__record_identifiers customer_events int_customer__golden_attributes"
-        " segment_membership_history"
+        "int_identity__record_identifiers int_identity__identifier_verdicts int_identity__record_nodes"
+        " customer_records customer_events int_customer__golden_attributes segment_membership_history"
     )
     args = ["build", "--select", incremental, "--indirect-selection", "cautious"]
     again = run_dbt(Project(root, built.warehouse), args, capture=True, env=env)
