@@ -39,11 +39,13 @@ record_nodes as (
     {{ cdp_rows_of_touched_records(ref('int_identity__record_nodes')) }}
 )
 
+{#- Cast to the contract's types: on Postgres an incremental build compares the new rows'
+    types with the table's (text is not varchar there). -#}
 select
-    record_nodes.source_table,
-    record_nodes.record_id,
-    node_clusters.customer_id,
-    record_nodes.node_key,
+    cast(record_nodes.source_table as {{ cdp_type_varchar() }}) as source_table,
+    cast(record_nodes.record_id as {{ cdp_type_varchar() }}) as record_id,
+    cast(node_clusters.customer_id as {{ cdp_type_varchar() }}) as customer_id,
+    cast(record_nodes.node_key as {{ cdp_type_varchar() }}) as node_key,
     record_nodes.observed_at,
     {{ cdp_run_started_at() }} as _built_at
 from record_nodes
@@ -52,8 +54,8 @@ inner join {{ ref('int_identity__node_clusters') }} as node_clusters
 {%- if is_incremental() %}
 union all
 select
-    source_table,
-    record_id,
+    cast(source_table as {{ cdp_type_varchar() }}) as source_table,
+    cast(record_id as {{ cdp_type_varchar() }}) as record_id,
     cast(null as {{ cdp_type_varchar() }}) as customer_id,
     cast(null as {{ cdp_type_varchar() }}) as node_key,
     cast(null as {{ dbt.type_timestamp() }}) as observed_at,
