@@ -35,12 +35,11 @@
     )
 {%- endmacro %}
 
-{#- Start of a model incremental by record: the CTE `watermark` (typed_at: the newest
+{#- Start of a model incremental by record: the CTE `watermark` (since: the newest
     `stamp_column` {{ this }} holds). Ends with a comma. -#}
 {% macro cdp_watermark_cte(stamp_column) -%}
     watermark as (
-        select coalesce(max({{ stamp_column }}), cast('1900-01-01 00:00:00' as {{ dbt.type_timestamp() }})) as typed_at
-        from {{ this }}
+        select ({{ cdp_newest_stamp(stamp_column) }}) as since
     ),
 {%- endmacro %}
 
@@ -64,7 +63,7 @@
             touched_records.source_table,
             touched_records.record_id
         from (
-            {{ cdp_records_typed_since('(select watermark.typed_at from watermark)') }}
+            {{ cdp_records_typed_since('(select watermark.since from watermark)') }}
             union all
             {{ caller() }}
         ) as touched_records

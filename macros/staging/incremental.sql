@@ -44,7 +44,7 @@
     from {{ source_relation }} as raw_rows
     {%- if is_incremental() %}
         {%- do cdp_assert_raw_rows_unchanged(source_relation) %}
-    where raw_rows._loaded_at > ({{ cdp_staged_watermark() }})
+    where raw_rows._loaded_at > ({{ cdp_newest_stamp('_loaded_at') }})
     union all
     select raw_rows.*
     from {{ source_relation }} as raw_rows
@@ -57,7 +57,7 @@
             {{ key }} in (
                 select {{ cdp_clean_text('landed.' ~ key) }}
                 from {{ source_relation }} as landed
-                where landed._loaded_at > ({{ cdp_staged_watermark() }})
+                where landed._loaded_at > ({{ cdp_newest_stamp('_loaded_at') }})
             )
             {%- if recheck_reason %}
             or _invalid_reason like '{{ recheck_reason }}%'
@@ -69,19 +69,6 @@
     {%- endif %}
 {%- endmacro %}
 
-{#- When this dbt invocation started, as a timestamp: the same in every model it builds.
-    It is `_typed_at` of a base row (cdp_flag_duplicates): a build types the new raw rows and
-    every row of the keys they touch, so a model downstream finds the records that changed
-    since its own last build as the rows typed after the newest `_typed_at` it holds
-    (int_identity__record_identifiers), whichever builds ran between. -#}
-{% macro cdp_run_started_at() -%}
-    cast('{{ run_started_at }}' as {{ dbt.type_timestamp() }})
-{%- endmacro %}
-
-{#- Newest `_loaded_at` the model holds (a date before any load when it is empty). -#}
-{% macro cdp_staged_watermark() -%}
-    select coalesce(max(_loaded_at), cast('1900-01-01 00:00:00' as timestamp)) from {{ this }}
-{%- endmacro %}
 
 {#- Incremental staging only sees rows added to the raw table. Rows deleted from it (by hand;
     `cdp erase` rebuilds with --full-refresh) or landed with an older `_loaded_at` would leave
@@ -91,7 +78,7 @@
         {%- set counts -%}
             select
                 (select count(*) from {{ source_relation }}
-                 where _loaded_at <= ({{ cdp_staged_watermark() }})) as raw_rows,
+                 where _loaded_at <= ({{ cdp_newest_stamp('_loaded_at') }})) as raw_rows,
                 (select count(*) from {{ this }}) as staged_rows
         {%- endset -%}
         {%- set row = run_query(counts).rows[0] -%}

@@ -34,7 +34,7 @@ with
             _typed_at
         from {{ ref(source.model) }}
         {%- if is_incremental() %}
-        where _typed_at > (select watermark.typed_at from watermark)
+        where _typed_at > (select watermark.since from watermark)
         {%- endif %}
     ),
     {%- for type, column in source.identifiers.items() %}
@@ -88,7 +88,7 @@ identifier_rows as (
     ,
 
     touched_records as (
-        {{ cdp_records_typed_since('(select watermark.typed_at from watermark)') }}
+        {{ cdp_records_typed_since('(select watermark.since from watermark)') }}
     )
 
     select * from identifier_rows

@@ -23,7 +23,7 @@ with
             source_table,
             record_id
         from {{ ref('int_identity__record_nodes') }}
-        where _built_at > (select watermark.typed_at from watermark)
+        where _built_at > (select watermark.since from watermark)
         union all
         select
             record_nodes.source_table,
@@ -31,7 +31,7 @@ with
         from {{ ref('int_identity__record_nodes') }} as record_nodes
         inner join {{ ref('customer_id_assignments') }} as assignments
             on record_nodes.node_key = assignments.node_key
-        where assignments.assigned_at > (select watermark.typed_at from watermark)
+        where assignments.assigned_at > (select watermark.since from watermark)
     {% endcall %}
 {% endif %}
 
