@@ -32,6 +32,7 @@ from .conftest import PROJECT_ROOT, postgres_or_skip
 PARITY = {
     "customers": "select count(*) from customer.customer_360",
     "records": "select source_table, record_id, customer_id from identity.customer_records",
+    "identifiers": "select identifier_key, customer_id, is_anchor from identity.customer_identifiers",
     "probabilistic pairs": (
         "select left_record_id, right_record_id from identity.int_identity__probabilistic_pairs"
     ),
@@ -159,7 +160,8 @@ def test_the_project_builds_on_spark_with_duckdbs_customers(built: Project, tmp_
     # (a whole second build would double the test's 8 minutes).
     incremental = (
         "int_identity__record_identifiers int_identity__identifier_verdicts int_identity__record_nodes"
-        " customer_records customer_events int_customer__golden_attributes segment_membership_history"
+        " int_identity__edges customer_records customer_identifiers customer_events"
+        " int_customer__golden_attributes segment_membership_history"
     )
     args = ["build", "--select", incremental, "--indirect-selection", "cautious"]
     again = run_dbt(Project(root, built.warehouse), args, capture=True, env=env)

@@ -1,17 +1,65 @@
-{#- Edges of the identity graph, with their evidence: every usable identifier of a record
-    links to the record's node (rule `same_record`); record pairs Splink scores at or above
-    cdp_identity.probabilistic.match_probability link their nodes (rule `probabilistic`);
-    and every record node links to itself, once, so that it exists even without neighbours
-    (one row per node, not per record: at 1M people 3.6M rows instead of 12.3M, which took
-    the model from 15.3 s to 11.7 s and the components' edge copy from 4.3 s to 3.1 s). -#}
+{#- Edges of the identity graph, with their evidence, one row per record and link: every
+    usable identifier of a record links to the record's node (rule `same_record`), and
+    record pairs Splink scores at or above cdp_identity.probabilistic.match_probability link
+    their nodes (rule `probabilistic`, the pair's left record). A record node without
+    neighbours is declared by int_identity__components itself. -#}
 
-with record_nodes as (
-    select * from {{ ref('int_identity__record_nodes') }}
+{#- Incremental by record (strategy replace_records): a record's same-record edges change
+    only when int_identity__record_nodes ranked it again (its node or its identifiers'
+    usability changed), so a build without --full-refresh writes again the records ranked
+    after this model's newest _built_at, plus the left records of every current and stored
+    probabilistic edge (few: the pairs are rescored and the right record's node may have
+    moved). Each touched record also comes as a row with a null node_b, which deletes its
+    stored edges and is not stored. -#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='replace_records',
+    unique_key=['source_table', 'record_id', 'node_b'],
+    on_schema_change='fail',
+) }}
+{{ cdp_depends_on_identity_sources() }}
+{%- set probabilistic = cdp_probabilistic_enabled() %}
+{%- set pairs_left_records = '' %}
+{%- if probabilistic %}
+    {%- set pairs_left_records %}
+        union all
+        select
+            left_source_table as source_table,
+            left_record_id as record_id
+        from {{ ref('int_identity__probabilistic_pairs') }}
+    {%- endset %}
+{%- endif %}
+
+with
+{% if is_incremental() %}
+    {% call cdp_touched_records_ctes('_built_at') %}
+        -- records ranked again since, and the left records of probabilistic edges
+        select
+            source_table,
+            record_id
+        from {{ ref('int_identity__record_nodes') }}
+        where _built_at > (select watermark.since from watermark)
+        union all
+        select
+            source_table,
+            record_id
+        from {{ this }}
+        where link_rule = 'probabilistic'
+        {{ pairs_left_records }}
+    {% endcall %}
+{% endif %}
+
+record_nodes as (
+    {{ cdp_rows_of_touched_records(ref('int_identity__record_nodes')) }}
+),
+
+record_identifiers as (
+    {{ cdp_rows_of_touched_records(ref('int_identity__record_identifiers')) }}
 ),
 
 usable_links as (
     select record_identifiers.*
-    from {{ ref('int_identity__record_identifiers') }} as record_identifiers
+    from record_identifiers
     inner join {{ ref('int_identity__identifier_verdicts') }} as verdicts
         on record_identifiers.identifier_key = verdicts.identifier_key
     where verdicts.is_usable
@@ -34,20 +82,8 @@ same_record_edges as (
     where usable_links.identifier_key <> record_nodes.node_key
 ),
 
-node_declarations as (
-    select distinct
-        node_key as node_a,
-        node_key as node_b,
-        cast(null as {{ dbt.type_string() }}) as source_table,
-        cast(null as {{ dbt.type_string() }}) as record_id,
-        cast('record_node' as {{ dbt.type_string() }}) as link_rule,
-        cast(null as {{ cdp_type_double() }}) as match_probability,
-        cast(null as {{ dbt.type_string() }}) as evidence
-    from record_nodes
-),
-
 probabilistic_edges as (
-    {%- if cdp_probabilistic_enabled() %}
+    {%- if probabilistic %}
         select
             left_nodes.node_key as node_a,
             right_nodes.node_key as node_b,
@@ -61,7 +97,8 @@ probabilistic_edges as (
             on
                 pairs.left_source_table = left_nodes.source_table
                 and pairs.left_record_id = left_nodes.record_id
-        inner join record_nodes as right_nodes
+        -- every record: the right record need not be touched
+        inner join {{ ref('int_identity__record_nodes') }} as right_nodes
             on
                 pairs.right_source_table = right_nodes.source_table
                 and pairs.right_record_id = right_nodes.record_id
@@ -69,13 +106,30 @@ probabilistic_edges as (
             left_nodes.node_key <> right_nodes.node_key
             and pairs.match_probability >= {{ cdp_identity_config().probabilistic.match_probability }}
     {%- else %}
-    select * from node_declarations
+    select * from same_record_edges
     where 1 = 0
     {%- endif %}
 )
 
-select * from same_record_edges
+select
+    *,
+    {{ cdp_run_started_at() }} as _built_at
+from same_record_edges
 union all
-select * from node_declarations
+select
+    *,
+    {{ cdp_run_started_at() }} as _built_at
+from probabilistic_edges
+{%- if is_incremental() %}
 union all
-select * from probabilistic_edges
+select
+    cast(null as {{ dbt.type_string() }}) as node_a,
+    cast(null as {{ dbt.type_string() }}) as node_b,
+    source_table,
+    record_id,
+    cast(null as {{ dbt.type_string() }}) as link_rule,
+    cast(null as {{ cdp_type_double() }}) as match_probability,
+    cast(null as {{ dbt.type_string() }}) as evidence,
+    cast(null as {{ dbt.type_timestamp() }}) as _built_at
+from touched
+{%- endif %}

@@ -9,9 +9,11 @@
 
 {#- Computed in full, written by difference: a build without --full-refresh writes only the
     identifiers whose row changed, appeared or is gone (a row with a null identifier_type,
-    not stored: strategy replace_keys), and `usability_changed_at` keeps when is_usable last
-    changed (or the identifier appeared), so int_identity__record_nodes re-ranks only the
-    records carrying an identifier whose usability changed since its own last build. -#}
+    not stored: strategy replace_keys), `_built_at` is when the row was last written, and
+    `usability_changed_at` keeps when is_usable last changed (or the identifier appeared),
+    so int_identity__record_nodes re-ranks only the records carrying an identifier whose
+    usability changed since its own last build, and customer_identifiers rewrites only the
+    identifiers written since its own. -#}
 {{ config(
     materialized='incremental',
     incremental_strategy='replace_keys',
@@ -186,7 +188,8 @@ verdicts as (
             when stored.identifier_key is null or stored.is_usable <> verdicts.is_usable
                 then {{ cdp_run_started_at() }}
             else stored.usability_changed_at
-        end as usability_changed_at
+        end as usability_changed_at,
+        {{ cdp_run_started_at() }} as _built_at
     from verdicts
     left join stored
         on verdicts.identifier_key = stored.identifier_key
@@ -201,12 +204,14 @@ verdicts as (
         {%- for column in compared %}
         null as {{ column }},
         {%- endfor %}
-        null as usability_changed_at
+        null as usability_changed_at,
+        null as _built_at
     from stored
     where stored.identifier_key not in (select verdicts.identifier_key from verdicts)
 {% else %}
     select
         verdicts.*,
-        {{ cdp_run_started_at() }} as usability_changed_at
+        {{ cdp_run_started_at() }} as usability_changed_at,
+        {{ cdp_run_started_at() }} as _built_at
     from verdicts
 {% endif %}

@@ -1,17 +1,81 @@
 {#- Every identifier value known for each customer, with how often and when it was seen.
     Identifiers a guard stopped (blocklist, shared) are in identity_edge_audit instead. -#}
 
+{#- Incremental by identifier (strategy replace_keys): an identifier's row changes only when
+    its verdict was written since this model's newest _built_at (counts, dates, usability) or
+    its node's customer changed (customer_id_assignments logged the node since; is_anchor
+    changes only with the customer_id, which is the anchor's hash). A build without
+    --full-refresh rewrites those identifiers, and deletes the stored ones whose verdict is
+    gone (rows with a null identifier_type, not stored). -#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='replace_keys',
+    unique_key=['identifier_key', 'identifier_type'],
+    on_schema_change='fail',
+) }}
+-- depends_on: {{ ref('customer_id_assignments') }}
+
+with
+{% if is_incremental() %}
+    {{ cdp_watermark_cte('_built_at') }}
+
+    touched as (
+        select verdicts.identifier_key
+        from {{ ref('int_identity__identifier_verdicts') }} as verdicts
+        where verdicts._built_at > (select watermark.since from watermark)
+        union
+        select assignments.node_key as identifier_key
+        from {{ ref('customer_id_assignments') }} as assignments
+        where assignments.assigned_at > (select watermark.since from watermark)
+        union
+        select stored.identifier_key
+        from {{ this }} as stored
+        where not exists (
+            select 1
+            from {{ ref('int_identity__identifier_verdicts') }} as verdicts
+            where verdicts.identifier_key = stored.identifier_key
+        )
+    ),
+{% endif %}
+
+verdicts as (
+    select verdicts.*
+    from {{ ref('int_identity__identifier_verdicts') }} as verdicts
+    {%- if is_incremental() %}
+    inner join touched
+        on verdicts.identifier_key = touched.identifier_key
+    {%- endif %}
+    where verdicts.is_usable
+)
+
+{#- Cast to the contract's types: on Postgres an incremental build compares the new rows'
+    types with the table's (text is not varchar there). -#}
 select
-    node_clusters.customer_id,
-    verdicts.identifier_type,
-    verdicts.identifier_value,
-    verdicts.identifier_key,
+    cast(node_clusters.customer_id as {{ cdp_type_varchar() }}) as customer_id,
+    cast(verdicts.identifier_type as {{ cdp_type_varchar() }}) as identifier_type,
+    cast(verdicts.identifier_value as {{ cdp_type_varchar() }}) as identifier_value,
+    cast(verdicts.identifier_key as {{ cdp_type_varchar() }}) as identifier_key,
     verdicts.priority,
     verdicts.records,
     verdicts.first_seen_at,
     verdicts.last_seen_at,
-    node_clusters.is_anchor
+    node_clusters.is_anchor,
+    {{ cdp_run_started_at() }} as _built_at
 from {{ ref('int_identity__node_clusters') }} as node_clusters
-inner join {{ ref('int_identity__identifier_verdicts') }} as verdicts
+inner join verdicts
     on node_clusters.node_key = verdicts.identifier_key
-where verdicts.is_usable
+{%- if is_incremental() %}
+union all
+select
+    cast(null as {{ cdp_type_varchar() }}) as customer_id,
+    cast(null as {{ cdp_type_varchar() }}) as identifier_type,
+    cast(null as {{ cdp_type_varchar() }}) as identifier_value,
+    cast(identifier_key as {{ cdp_type_varchar() }}) as identifier_key,
+    cast(null as {{ dbt.type_int() }}) as priority,
+    cast(null as {{ dbt.type_bigint() }}) as records,
+    cast(null as {{ dbt.type_timestamp() }}) as first_seen_at,
+    cast(null as {{ dbt.type_timestamp() }}) as last_seen_at,
+    cast(null as {{ dbt.type_boolean() }}) as is_anchor,
+    cast(null as {{ dbt.type_timestamp() }}) as _built_at
+from touched
+{%- endif %}
