@@ -82,3 +82,14 @@
             and all_rows.record_id = touched.record_id
     {%- endif %}
 {%- endmacro %}
+
+{#- Select (source_table, record_id): the records int_identity__record_nodes ranked after the
+    CTE `watermark` (their node, or their identifiers' usability, changed): what the models
+    downstream of it by record (edges, customer_records) rebuild. -#}
+{% macro cdp_records_ranked_since() -%}
+    select
+        source_table,
+        record_id
+    from {{ ref('int_identity__record_nodes') }}
+    where _built_at > (select watermark.since from watermark)
+{%- endmacro %}

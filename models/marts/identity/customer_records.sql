@@ -19,11 +19,7 @@ with
 {% if is_incremental() %}
     {% call cdp_touched_records_ctes('_built_at') %}
         -- records ranked again since, and those whose node's customer changed since
-        select
-            source_table,
-            record_id
-        from {{ ref('int_identity__record_nodes') }}
-        where _built_at > (select watermark.since from watermark)
+        {{ cdp_records_ranked_since() }}
         union all
         select
             record_nodes.source_table,
