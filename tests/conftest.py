@@ -16,6 +16,7 @@ from pytest_httpserver import HTTPServer
 
 from cdp.dbt_runner import run_dbt
 from cdp.generate import GenerationResult, generate
+from cdp.generate.run import DEFAULT_AS_OF
 from cdp.load import load_landing
 from cdp.project import Project, postgres_settings
 from cdp.source_config import raw_tables
@@ -29,6 +30,16 @@ FIRST_SHARE = 0.7  # the first delivery holds this share of every file's rows; t
 @pytest.fixture(scope="session")
 def project_root() -> Path:
     return PROJECT_ROOT
+
+
+@pytest.fixture(scope="session", autouse=True)
+def sample_as_of() -> Iterator[None]:
+    """Every dbt run scores as of the sample's date (CDP_AS_OF), not the day the suite runs:
+    the sample's last purchases are as of DEFAULT_AS_OF, and a month later the BG/NBD fit on
+    it no longer converged (1-2 December 2026)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CDP_AS_OF", DEFAULT_AS_OF.date().isoformat())
+        yield
 
 
 @pytest.fixture(scope="session")

@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 from cdp.dbt_runner import run_dbt
+from cdp.generate.run import DEFAULT_AS_OF
 from cdp.load import load_landing
 from cdp.project import Project
 from cdp.source_config import raw_tables
@@ -353,3 +354,11 @@ def test_a_config_mistake_names_the_key(marts: Project, phone_rule: dict, messag
     )
     assert not result.ok
     assert message in result.output
+
+
+def test_a_null_as_of_scores_as_of_cdp_as_of(built: Project) -> None:
+    """With cdp_customer.as_of null, the environment variable CDP_AS_OF (set for the whole
+    suite to the sample's date by conftest) decides the as-of day, not the build day."""
+    with duckdb.connect(str(built.warehouse), read_only=True) as con:
+        days = con.execute("select distinct as_of_date from customer.customer_rfm").fetchall()
+    assert days == [(DEFAULT_AS_OF.date(),)]

@@ -9,6 +9,10 @@
     {%- if as_of is not none and not modules.re.match('^[0-9]{4}-[0-9]{2}-[0-9]{2}$', as_of | string) -%}
         {{ exceptions.raise_compiler_error("cdp_customer.as_of: must be a date YYYY-MM-DD or null (the build day), got " ~ as_of) }}
     {%- endif -%}
+    {%- set as_of_env = env_var('CDP_AS_OF', '') -%}
+    {%- if as_of_env and not modules.re.match('^[0-9]{4}-[0-9]{2}-[0-9]{2}$', as_of_env) -%}
+        {{ exceptions.raise_compiler_error("environment variable CDP_AS_OF: must be a date YYYY-MM-DD or empty, got " ~ as_of_env) }}
+    {%- endif -%}
     {%- if not (config.get('reporting_currency') is string and modules.re.match('^[A-Z]{3}$', config.reporting_currency)) -%}
         {{ exceptions.raise_compiler_error("cdp_customer.reporting_currency: must be an ISO 4217 code such as USD, got " ~ config.get('reporting_currency')) }}
     {%- endif -%}
@@ -145,9 +149,12 @@
     {%- endif -%}
 {% endmacro %}
 
-{#- The as-of date as a SQL date expression: cdp_customer.as_of, or the build day. -#}
+{#- The as-of date as a SQL date expression: cdp_customer.as_of, else the environment
+    variable CDP_AS_OF, else the build day. -#}
 {% macro cdp_as_of_date() %}
-    {%- set as_of = cdp_customer_config().get('as_of') -%}
+    {#- CDP_AS_OF stands in for a null as_of: sample data is as of the day it was generated
+        for (make demo and the tests set it), so its scores do not depend on the build day. -#}
+    {%- set as_of = cdp_customer_config().get('as_of') or env_var('CDP_AS_OF', '') or none -%}
     {%- if as_of is none -%}
         cast({{ dbt.current_timestamp() }} as date)
     {%- else -%}

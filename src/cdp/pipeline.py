@@ -87,7 +87,9 @@ def run_demo(
     start = time.perf_counter()
     report.segments = compile_segments(project.root)
     progress("dbt build: staging, identity resolution, customer marts, segments, and their tests")
-    report.dbt = run_dbt(project, ["build"], quiet=True)
+    # The sample is as of DEFAULT_AS_OF: scored as of that day, not the day the demo runs.
+    as_of = {"CDP_AS_OF": DEFAULT_AS_OF.date().isoformat()}
+    report.dbt = run_dbt(project, ["build"], quiet=True, env=as_of)
     report.timings["dbt build"] = time.perf_counter() - start
     if not report.dbt.ok:
         raise CdpError(
