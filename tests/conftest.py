@@ -16,7 +16,7 @@ from pytest_httpserver import HTTPServer
 
 from cdp.dbt_runner import run_dbt
 from cdp.generate import GenerationResult, generate
-from cdp.generate.run import DEFAULT_AS_OF
+from cdp.generate.run import sample_as_of_env
 from cdp.load import load_landing
 from cdp.project import Project, postgres_settings
 from cdp.source_config import raw_tables
@@ -38,7 +38,8 @@ def sample_as_of() -> Iterator[None]:
     the sample's last purchases are as of DEFAULT_AS_OF, and a month later the BG/NBD fit on
     it no longer converged (1-2 December 2026)."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("CDP_AS_OF", DEFAULT_AS_OF.date().isoformat())
+        for name, value in sample_as_of_env().items():
+            patch.setenv(name, value)
         yield
 
 

@@ -38,7 +38,7 @@ from cdp.activation import export_segment_files
 from cdp.dbt_runner import run_dbt
 from cdp.errors import CdpError
 from cdp.generate import generate
-from cdp.generate.run import DEFAULT_AS_OF
+from cdp.generate.run import sample_as_of_env
 from cdp.identity.pair_scoring import STATE_SUFFIX
 from cdp.load import load_landing
 from cdp.pipeline import landing_is_current
@@ -234,7 +234,7 @@ def build(project: Project, folder: Path, rows: int) -> BuildFigures:
         project,
         ["build", "--target-path", str(target), "--log-path", str(folder / "logs")],
         capture=True,
-        env={"CDP_AS_OF": DEFAULT_AS_OF.date().isoformat()},  # the generated data's day
+        env=sample_as_of_env(),
     )
     seconds = time.perf_counter() - start
     if not result.ok:

@@ -15,7 +15,7 @@ from cdp.dbt_runner import DbtResult, run_dbt
 from cdp.errors import CdpError
 from cdp.evaluate import IdentityEvaluation, evaluate_identity
 from cdp.generate import generate
-from cdp.generate.run import DEFAULT_AS_OF, MANIFEST
+from cdp.generate.run import DEFAULT_AS_OF, MANIFEST, sample_as_of_env
 from cdp.load import LoadReport, load_landing
 from cdp.project import Project
 from cdp.quality import QualityReport, run_quality
@@ -87,9 +87,7 @@ def run_demo(
     start = time.perf_counter()
     report.segments = compile_segments(project.root)
     progress("dbt build: staging, identity resolution, customer marts, segments, and their tests")
-    # The sample is as of DEFAULT_AS_OF: scored as of that day, not the day the demo runs.
-    as_of = {"CDP_AS_OF": DEFAULT_AS_OF.date().isoformat()}
-    report.dbt = run_dbt(project, ["build"], quiet=True, env=as_of)
+    report.dbt = run_dbt(project, ["build"], quiet=True, env=sample_as_of_env())
     report.timings["dbt build"] = time.perf_counter() - start
     if not report.dbt.ok:
         raise CdpError(

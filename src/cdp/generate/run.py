@@ -33,6 +33,12 @@ TRUTH_TABLES = {"record_truth": TRUTH_COLUMNS, "people": PEOPLE_COLUMNS}
 MANIFEST = "_manifest.json"
 
 
+def sample_as_of_env() -> dict[str, str]:
+    """The environment that scores generated data as of its own last day (``CDP_AS_OF``),
+    not the day dbt runs: a month on, the BG/NBD fit on the sample no longer converges."""
+    return {"CDP_AS_OF": DEFAULT_AS_OF.date().isoformat()}
+
+
 @dataclass(frozen=True)
 class GenerationResult:
     out_dir: Path
