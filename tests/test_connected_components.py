@@ -81,6 +81,14 @@ def test_incremental_run_reclusters_only_touched_components(graph: GraphProject)
     assert incremental["c002c"] == "c001a" and incremental["c003c"] == "c003c" and incremental["y"] == "x"
     assert incremental["c050b"] == "c050a"
     assert graph.main_tables() == KEPT_TABLES  # the incremental run's scratch tables are gone
+    # The edge state was changed in place into exactly this run's edges: the next run diffs
+    # against it, so a second change re-clusters only what it touches.
+    assert graph.edge_state() == set(changed)
+    graph.set_edges([*changed, ("y", "z")])
+    graph.build()
+    assert graph.last_run()[:2] == ("incremental", 3)  # x, y and the new z
+    incremental = graph.labels()
+    assert incremental["z"] == "x"
     graph.build("--full-refresh")
     assert graph.last_run()[0] == "full"
     assert graph.labels() == incremental  # incremental and full rebuild agree exactly

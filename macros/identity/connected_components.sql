@@ -10,8 +10,9 @@
     stop when no parent changes; after `max_passes` the build fails.
 
     Incremental: on later runs (no --full-refresh) only components touched by added or
-    removed edges are re-clustered; every other node keeps its row. Each run appends its
-    figures (mode, nodes, edges, passes, seconds) to `<model>__runs`. -#}
+    removed edges are re-clustered; every other node keeps its row, and the stored table and
+    the edge state are changed in place (cdp_cc_store_changes), not written anew. Each run
+    appends its figures (mode, nodes, edges, passes, seconds) to `<model>__runs`. -#}
 
 {% materialization connected_components, default %}
     {%- set target_relation = this.incorporate(type='table') -%}
@@ -31,8 +32,14 @@
 
     {%- set touched = cdp_cc_relation('touched') -%}
     {%- set touched_edges = cdp_cc_relation('scope_edges') -%}
+    {%- set added_edges = cdp_cc_relation('added') -%}
+    {%- set removed_edges = cdp_cc_relation('removed') -%}
     {%- if incremental -%}
-        {%- do cdp_cc_create(touched, cdp_cc_touched_nodes_sql(current_edges, previous_edges, target_relation)) -%}
+        {%- do cdp_cc_create(added_edges,
+            "select node_a, node_b from " ~ current_edges ~ " except select node_a, node_b from " ~ previous_edges) -%}
+        {%- do cdp_cc_create(removed_edges,
+            "select node_a, node_b from " ~ previous_edges ~ " except select node_a, node_b from " ~ current_edges) -%}
+        {%- do cdp_cc_create(touched, cdp_cc_touched_nodes_sql(added_edges, removed_edges, target_relation)) -%}
         {%- do cdp_cc_create(touched_edges,
             "select edges.node_a, edges.node_b from " ~ current_edges ~ " as edges inner join "
             ~ touched ~ " as touched on edges.node_a = touched.node_key") -%}
@@ -46,30 +53,17 @@
     {%- set figures = cdp_cc_run(scope_edges, components, max_passes) -%}
 
     {%- if incremental -%}
-        {%- set final_sql -%}
-            select kept.node_key, kept.component_key
-            from {{ target_relation }} as kept
-            left join {{ touched }} as touched
-                on kept.node_key = touched.node_key
-            where touched.node_key is null
-            union all
-            select node_key, component_key from {{ components }}
-        {%- endset -%}
+        {%- do adapter.dispatch('cdp_cc_store_changes')(
+            target_relation, touched, components, previous_edges, current_edges, added_edges, removed_edges) -%}
     {%- else -%}
-        {%- set final_sql = "select node_key, component_key from " ~ components -%}
+        {#- The run's result becomes the table, and its edges the state the next run diffs against. -#}
+        {%- for stored in [existing, previous_edges] if stored is not none -%}
+            {%- do adapter.drop_relation(stored) -%}
+        {%- endfor -%}
+        {%- do adapter.rename_relation(components, target_relation) -%}
+        {%- do adapter.rename_relation(current_edges, edges_state) -%}
     {%- endif -%}
-
-    {%- set next_relation = cdp_cc_relation('next') -%}
-    {%- do cdp_cc_create(next_relation, final_sql) -%}
-    {%- if existing is not none -%}
-        {%- do adapter.drop_relation(existing) -%}
-    {%- endif -%}
-    {%- do adapter.rename_relation(next_relation, target_relation) -%}
-    {%- if previous_edges is not none -%}
-        {%- do adapter.drop_relation(previous_edges) -%}
-    {%- endif -%}
-    {%- do adapter.rename_relation(current_edges, edges_state) -%}
-    {%- for leftover in [touched_edges, touched, components] -%}
+    {%- for leftover in [touched_edges, touched, components, added_edges, removed_edges, current_edges] -%}
         {%- do adapter.drop_relation(leftover) -%}
     {%- endfor -%}
 
@@ -107,23 +101,11 @@
 
 {#- Nodes to re-cluster: endpoints of added or removed edges, plus every node of the
     components those endpoints belonged to. -#}
-{% macro cdp_cc_touched_nodes_sql(current_edges, previous_edges, target_relation) %}
-    with added_edges as (
-        select node_a, node_b from {{ current_edges }}
-        except
-        select node_a, node_b from {{ previous_edges }}
-    ),
-
-    removed_edges as (
-        select node_a, node_b from {{ previous_edges }}
-        except
-        select node_a, node_b from {{ current_edges }}
-    ),
-
-    changed_edges as (
-        select node_a, node_b from added_edges
+{% macro cdp_cc_touched_nodes_sql(added_edges, removed_edges, target_relation) %}
+    with changed_edges as (
+        select node_a, node_b from {{ added_edges }}
         union all
-        select node_a, node_b from removed_edges
+        select node_a, node_b from {{ removed_edges }}
     ),
 
     touched_nodes as (
@@ -145,6 +127,47 @@
     from {{ target_relation }} as previous
     inner join touched_components
         on previous.component_key = touched_components.component_key
+{% endmacro %}
+
+{#- An incremental run's result into the stored table and edge state, in place: the touched
+    nodes' rows are replaced by the re-clustered ones, and the removed and added edges are
+    deleted from and inserted into the state, so a run writes what changed rather than the
+    millions of rows that did not. -#}
+{% macro default__cdp_cc_store_changes(target, touched, components, edges_state, current_edges, added, removed) %}
+    {%- do run_query(
+        "delete from " ~ target ~ " where node_key in (select node_key from " ~ touched ~ ")") -%}
+    {%- do run_query(
+        "insert into " ~ target ~ " (node_key, component_key) select node_key, component_key from " ~ components) -%}
+    {%- set removed_sql -%}
+        delete from {{ edges_state }} as stored
+        where exists (
+            select 1 from {{ removed }} as removed
+            where removed.node_a = stored.node_a and removed.node_b = stored.node_b
+        )
+    {%- endset -%}
+    {%- do run_query(removed_sql) -%}
+    {%- do run_query(
+        "insert into " ~ edges_state ~ " (node_a, node_b) select node_a, node_b from " ~ added) -%}
+{% endmacro %}
+
+{#- Spark's plain parquet tables have no DELETE: the kept rows and the new ones are written to a
+    new table that replaces the stored one, and the run's edges become the state. -#}
+{% macro spark__cdp_cc_store_changes(target, touched, components, edges_state, current_edges, added, removed) %}
+    {%- set next_relation = cdp_cc_relation('next') -%}
+    {%- set kept_sql -%}
+        select kept.node_key, kept.component_key
+        from {{ target }} as kept
+        left join {{ touched }} as touched
+            on kept.node_key = touched.node_key
+        where touched.node_key is null
+        union all
+        select node_key, component_key from {{ components }}
+    {%- endset -%}
+    {%- do cdp_cc_create(next_relation, kept_sql) -%}
+    {%- do adapter.drop_relation(target) -%}
+    {%- do adapter.rename_relation(next_relation, target) -%}
+    {%- do adapter.drop_relation(edges_state) -%}
+    {%- do adapter.rename_relation(current_edges, edges_state) -%}
 {% endmacro %}
 
 {#- Clusters `edges_relation` into `result_relation` (node_key, component_key). Returns the

@@ -62,6 +62,11 @@ class GraphProject:
         with duckdb.connect(str(self.warehouse), read_only=True) as con:
             return dict(con.execute("select node_key, component_key from main.components").fetchall())
 
+    def edge_state(self) -> set[tuple[str, str]]:
+        """The edges the next incremental run diffs against."""
+        with duckdb.connect(str(self.warehouse), read_only=True) as con:
+            return set(con.execute("select node_a, node_b from main.components__edges").fetchall())
+
     def main_tables(self) -> list[str]:
         """Tables of schema main, sorted: the model's and any scratch table it left behind."""
         with duckdb.connect(str(self.warehouse), read_only=True) as con:
