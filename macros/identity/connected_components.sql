@@ -26,44 +26,35 @@
 
     {{ run_hooks(pre_hooks) }}
 
+    {#- The model's edges, each once and without nulls. -#}
+    {%- set model_edges_sql = "select distinct node_a, node_b from (" ~ sql
+        ~ ") as model_edges where node_a is not null and node_b is not null" -%}
     {%- set current_edges = cdp_cc_relation('edges_next') -%}
-    {%- do cdp_cc_create(current_edges,
-        "select distinct node_a, node_b from (" ~ sql ~ ") as model_edges where node_a is not null and node_b is not null") -%}
-
+    {%- set changed_edges = cdp_cc_relation('changed') -%}
     {%- set touched = cdp_cc_relation('touched') -%}
     {%- set touched_edges = cdp_cc_relation('scope_edges') -%}
-    {%- set added_edges = cdp_cc_relation('added') -%}
-    {%- set removed_edges = cdp_cc_relation('removed') -%}
-    {%- if incremental -%}
-        {%- do cdp_cc_create(added_edges,
-            "select node_a, node_b from " ~ current_edges ~ " except select node_a, node_b from " ~ previous_edges) -%}
-        {%- do cdp_cc_create(removed_edges,
-            "select node_a, node_b from " ~ previous_edges ~ " except select node_a, node_b from " ~ current_edges) -%}
-        {%- do cdp_cc_create(touched, cdp_cc_touched_nodes_sql(added_edges, removed_edges, target_relation)) -%}
-        {%- do cdp_cc_create(touched_edges,
-            "select edges.node_a, edges.node_b from " ~ current_edges ~ " as edges inner join "
-            ~ touched ~ " as touched on edges.node_a = touched.node_key") -%}
-        {%- set scope_edges = touched_edges -%}
-    {%- else -%}
-        {#- A full run clusters every edge: no copy of the (millions of) edges. -#}
-        {%- set scope_edges = current_edges -%}
-    {%- endif -%}
-
     {%- set components = cdp_cc_relation('components') -%}
-    {%- set figures = cdp_cc_run(scope_edges, components, max_passes) -%}
-
     {%- if incremental -%}
+        {#- One pass over the model's edges against the stored ones; nothing else reads them all. -#}
+        {%- do cdp_cc_create(changed_edges, cdp_cc_changed_edges_sql(model_edges_sql, previous_edges)) -%}
+        {%- do cdp_cc_create(touched, cdp_cc_touched_nodes_sql(changed_edges, target_relation)) -%}
+        {%- do cdp_cc_create(touched_edges, cdp_cc_touched_edges_sql(previous_edges, changed_edges, touched)) -%}
+        {%- set figures = cdp_cc_run(touched_edges, components, max_passes) -%}
+        {#- In place (Spark: rewritten), last, so a failed run leaves both as they were. -#}
         {%- do adapter.dispatch('cdp_cc_store_changes')(
-            target_relation, touched, components, previous_edges, current_edges, added_edges, removed_edges) -%}
+            target_relation, touched, components, previous_edges, changed_edges) -%}
     {%- else -%}
-        {#- The run's result becomes the table, and its edges the state the next run diffs against. -#}
+        {#- A full run clusters every edge; its result becomes the table, and its edges the
+            state the next run diffs against. -#}
+        {%- do cdp_cc_create(current_edges, model_edges_sql) -%}
+        {%- set figures = cdp_cc_run(current_edges, components, max_passes) -%}
         {%- for stored in [existing, previous_edges] if stored is not none -%}
             {%- do adapter.drop_relation(stored) -%}
         {%- endfor -%}
         {%- do adapter.rename_relation(components, target_relation) -%}
         {%- do adapter.rename_relation(current_edges, edges_state) -%}
     {%- endif -%}
-    {%- for leftover in [touched_edges, touched, components, added_edges, removed_edges, current_edges] -%}
+    {%- for leftover in [changed_edges, touched_edges, touched, components, current_edges] -%}
         {%- do adapter.drop_relation(leftover) -%}
     {%- endfor -%}
 
@@ -99,19 +90,28 @@
     {{ return(result.columns[0].values()[0]) }}
 {% endmacro %}
 
+{#- The edges added since the last run (is_removed false) and those gone (true): the model's
+    edges (`model_edges_sql`, distinct) against the stored state, in one full join. -#}
+{% macro cdp_cc_changed_edges_sql(model_edges_sql, edges_state) %}
+    select
+        coalesce(model_edges.node_a, stored.node_a) as node_a,
+        coalesce(model_edges.node_b, stored.node_b) as node_b,
+        model_edges.node_a is null as is_removed
+    from ({{ model_edges_sql }}) as model_edges
+    full outer join {{ edges_state }} as stored
+        on
+            model_edges.node_a = stored.node_a
+            and model_edges.node_b = stored.node_b
+    where model_edges.node_a is null or stored.node_a is null
+{% endmacro %}
+
 {#- Nodes to re-cluster: endpoints of added or removed edges, plus every node of the
     components those endpoints belonged to. -#}
-{% macro cdp_cc_touched_nodes_sql(added_edges, removed_edges, target_relation) %}
-    with changed_edges as (
-        select node_a, node_b from {{ added_edges }}
-        union all
-        select node_a, node_b from {{ removed_edges }}
-    ),
-
-    touched_nodes as (
-        select node_a as node_key from changed_edges
+{% macro cdp_cc_touched_nodes_sql(changed_edges, target_relation) %}
+    with touched_nodes as (
+        select node_a as node_key from {{ changed_edges }}
         union
-        select node_b as node_key from changed_edges
+        select node_b as node_key from {{ changed_edges }}
     ),
 
     touched_components as (
@@ -129,32 +129,58 @@
         on previous.component_key = touched_components.component_key
 {% endmacro %}
 
+{#- The current edges of the touched nodes: the stored ones not removed, plus the added ones.
+    Touched nodes' components are closed (an edge's ends share a component, old or new), so
+    matching on node_a is enough. -#}
+{% macro cdp_cc_touched_edges_sql(edges_state, changed_edges, touched) %}
+    select stored.node_a, stored.node_b
+    from {{ edges_state }} as stored
+    inner join {{ touched }} as touched
+        on stored.node_a = touched.node_key
+    where not exists (
+        select 1
+        from {{ changed_edges }} as removed
+        where
+            removed.is_removed
+            and removed.node_a = stored.node_a
+            and removed.node_b = stored.node_b
+    )
+    union all
+    select node_a, node_b
+    from {{ changed_edges }}
+    where not is_removed
+{% endmacro %}
+
 {#- An incremental run's result into the stored table and edge state, in place: the touched
     nodes' rows are replaced by the re-clustered ones, and the removed and added edges are
     deleted from and inserted into the state, so a run writes what changed rather than the
     millions of rows that did not. -#}
-{% macro default__cdp_cc_store_changes(target, touched, components, edges_state, current_edges, added, removed) %}
+{% macro default__cdp_cc_store_changes(target, touched, components, edges_state, changed_edges) %}
     {%- do run_query(
         "delete from " ~ target ~ " where node_key in (select node_key from " ~ touched ~ ")") -%}
     {%- do run_query(
         "insert into " ~ target ~ " (node_key, component_key) select node_key, component_key from " ~ components) -%}
-    {%- set removed_sql -%}
+    {%- set delete_removed_sql -%}
         delete from {{ edges_state }} as stored
         where exists (
-            select 1 from {{ removed }} as removed
-            where removed.node_a = stored.node_a and removed.node_b = stored.node_b
+            select 1
+            from {{ changed_edges }} as removed
+            where
+                removed.is_removed
+                and removed.node_a = stored.node_a
+                and removed.node_b = stored.node_b
         )
     {%- endset -%}
-    {%- do run_query(removed_sql) -%}
+    {%- do run_query(delete_removed_sql) -%}
     {%- do run_query(
-        "insert into " ~ edges_state ~ " (node_a, node_b) select node_a, node_b from " ~ added) -%}
+        "insert into " ~ edges_state ~ " (node_a, node_b) select node_a, node_b from "
+        ~ changed_edges ~ " where not is_removed") -%}
 {% endmacro %}
 
-{#- Spark's plain parquet tables have no DELETE: the kept rows and the new ones are written to a
-    new table that replaces the stored one, and the run's edges become the state. -#}
-{% macro spark__cdp_cc_store_changes(target, touched, components, edges_state, current_edges, added, removed) %}
-    {%- set next_relation = cdp_cc_relation('next') -%}
-    {%- set kept_sql -%}
+{#- Spark's plain parquet tables have no DELETE: the kept rows and the new ones are written to
+    new tables that replace the stored ones. -#}
+{% macro spark__cdp_cc_store_changes(target, touched, components, edges_state, changed_edges) %}
+    {%- set kept_nodes_sql -%}
         select kept.node_key, kept.component_key
         from {{ target }} as kept
         left join {{ touched }} as touched
@@ -163,11 +189,24 @@
         union all
         select node_key, component_key from {{ components }}
     {%- endset -%}
-    {%- do cdp_cc_create(next_relation, kept_sql) -%}
-    {%- do adapter.drop_relation(target) -%}
-    {%- do adapter.rename_relation(next_relation, target) -%}
-    {%- do adapter.drop_relation(edges_state) -%}
-    {%- do adapter.rename_relation(current_edges, edges_state) -%}
+    {%- set kept_edges_sql -%}
+        select kept.node_a, kept.node_b
+        from {{ edges_state }} as kept
+        left join {{ changed_edges }} as removed
+            on
+                removed.is_removed
+                and kept.node_a = removed.node_a
+                and kept.node_b = removed.node_b
+        where removed.node_a is null
+        union all
+        select node_a, node_b from {{ changed_edges }} where not is_removed
+    {%- endset -%}
+    {%- for relation, rows_sql in [(target, kept_nodes_sql), (edges_state, kept_edges_sql)] -%}
+        {%- set next_relation = cdp_cc_relation('next') -%}
+        {%- do cdp_cc_create(next_relation, rows_sql) -%}
+        {%- do adapter.drop_relation(relation) -%}
+        {%- do adapter.rename_relation(next_relation, relation) -%}
+    {%- endfor -%}
 {% endmacro %}
 
 {#- Clusters `edges_relation` into `result_relation` (node_key, component_key). Returns the
