@@ -40,31 +40,23 @@ clustered as (
         on components.node_key = record_nodes.node_key
 ),
 
-ranked as (
+anchored as (
+    {#- One window, no join back: each node gets its cluster's anchor beside it. #}
     select
         clustered.*,
-        row_number() over (
+        first_value(clustered.node_key) over (
             partition by clustered.cluster_key
             order by case when clustered.first_seen_at is null then 1 else 0 end, clustered.first_seen_at, clustered.priority, clustered.node_key
-        ) as anchor_rank
+            rows between unbounded preceding and unbounded following
+        ) as anchor_node_key
     from clustered
-),
-
-anchors as (
-    select
-        cluster_key,
-        node_key as anchor_node_key
-    from ranked
-    where anchor_rank = 1
 )
 
 select
-    ranked.node_key,
-    ranked.cluster_key,
-    {{ dbt.concat(["'cus_'", "substr(" ~ dbt.hash("anchors.anchor_node_key") ~ ", 1, 16)"]) }} as customer_id,
-    anchors.anchor_node_key,
-    ranked.anchor_rank = 1 as is_anchor,
-    ranked.first_seen_at
-from ranked
-inner join anchors
-    on ranked.cluster_key = anchors.cluster_key
+    node_key,
+    cluster_key,
+    {{ dbt.concat(["'cus_'", "substr(" ~ dbt.hash("anchor_node_key") ~ ", 1, 16)"]) }} as customer_id,
+    anchor_node_key,
+    node_key = anchor_node_key as is_anchor,
+    first_seen_at
+from anchored
