@@ -137,19 +137,24 @@
     from {{ edges_state }} as stored
     inner join {{ touched }} as touched
         on stored.node_a = touched.node_key
-    where not exists (
-        select 1
-        from {{ changed_edges }} as removed
-        where
-            removed.is_removed
-            and removed.node_a = stored.node_a
-            and removed.node_b = stored.node_b
-    )
+    where not {{ cdp_cc_edge_was_removed('stored', changed_edges) }}
     union all
     select node_a, node_b
     from {{ changed_edges }}
     where not is_removed
 {% endmacro %}
+
+{#- Predicate: the stored edge `alias` is among the removed ones of `changed_edges`. -#}
+{% macro cdp_cc_edge_was_removed(alias, changed_edges) -%}
+    exists (
+        select 1
+        from {{ changed_edges }} as removed
+        where
+            removed.is_removed
+            and removed.node_a = {{ alias }}.node_a
+            and removed.node_b = {{ alias }}.node_b
+    )
+{%- endmacro %}
 
 {#- An incremental run's result into the stored table and edge state, in place: the touched
     nodes' rows are replaced by the re-clustered ones, and the removed and added edges are
@@ -160,18 +165,8 @@
         "delete from " ~ target ~ " where node_key in (select node_key from " ~ touched ~ ")") -%}
     {%- do run_query(
         "insert into " ~ target ~ " (node_key, component_key) select node_key, component_key from " ~ components) -%}
-    {%- set delete_removed_sql -%}
-        delete from {{ edges_state }} as stored
-        where exists (
-            select 1
-            from {{ changed_edges }} as removed
-            where
-                removed.is_removed
-                and removed.node_a = stored.node_a
-                and removed.node_b = stored.node_b
-        )
-    {%- endset -%}
-    {%- do run_query(delete_removed_sql) -%}
+    {%- do run_query("delete from " ~ edges_state ~ " as stored where "
+        ~ cdp_cc_edge_was_removed('stored', changed_edges)) -%}
     {%- do run_query(
         "insert into " ~ edges_state ~ " (node_a, node_b) select node_a, node_b from "
         ~ changed_edges ~ " where not is_removed") -%}
@@ -192,12 +187,7 @@
     {%- set kept_edges_sql -%}
         select kept.node_a, kept.node_b
         from {{ edges_state }} as kept
-        left join {{ changed_edges }} as removed
-            on
-                removed.is_removed
-                and kept.node_a = removed.node_a
-                and kept.node_b = removed.node_b
-        where removed.node_a is null
+        where not {{ cdp_cc_edge_was_removed('kept', changed_edges) }}
         union all
         select node_a, node_b from {{ changed_edges }} where not is_removed
     {%- endset -%}
