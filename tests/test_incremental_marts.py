@@ -269,6 +269,7 @@ IDENTITY_MODELS = {  # model: (relation, stamps left out, row key)
         "_built_at, match_probability",
         "source_table, record_id, node_b, link_rule",
     ),
+    "int_identity__node_clusters": ("identity.int_identity__node_clusters", "_built_at", "node_key"),
     "customer_records": ("identity.customer_records", "_built_at", "source_table, record_id"),
     "customer_identifiers": ("identity.customer_identifiers", "_built_at", "identifier_key"),
 }
@@ -278,6 +279,7 @@ GUARDED = (
     "int_identity__identifier_verdicts",
     "int_identity__record_nodes",
     "int_identity__edges",
+    "int_identity__node_clusters",
     "customer_records",
     "customer_identifiers",
 )
@@ -337,6 +339,46 @@ def test_an_incremental_build_rewrites_the_edges_of_the_touched_records_only(war
     assert changed, "the second delivery changed no record's edges: the test would prove nothing"
     assert changed <= rewritten
     assert len(rewritten) < len(after) / 2, "most records had their edges rewritten"
+
+
+def test_an_incremental_build_rewrites_the_changed_components_only(warehouses) -> None:
+    """int_identity__node_clusters after the second delivery: every node whose cluster,
+    customer or anchor changed (or that is new) was written by that build, and most kept
+    their stored row; the nodes gone were deleted."""
+    first, incremental, _ = warehouses
+    clusters = "identity.int_identity__node_clusters"
+    query = f"select node_key, _built_at, * exclude (node_key, _built_at) from {clusters}"
+    before = {row[0]: row[2:] for row in fetch(first, query)}
+    after = {row[0]: row[1:] for row in fetch(incremental, query)}
+    (latest,) = fetch(incremental, f"select max(_built_at) from {clusters}")[0]
+    changed = {node for node, row in after.items() if before.get(node) != row[1:]}
+    rewritten = {node for node, row in after.items() if row[0] == latest}
+    assert changed, "the second delivery changed no cluster: the test would prove nothing"
+    assert changed <= rewritten
+    assert len(rewritten) < len(after) / 2, "most nodes were rewritten"
+    components = fetch(incremental, "select node_key from identity.int_identity__components")
+    assert set(after) == {node for (node,) in components}
+
+
+def test_the_assignment_log_records_every_customer_change_of_an_incremental_build(warehouses) -> None:
+    """customer_id_assignments compares only the nodes int_identity__node_clusters rewrote,
+    yet the rows the second build appended are exactly the nodes whose customer_id changed
+    or that are new, each with its customer before."""
+    first, incremental, _ = warehouses
+    clusters = "select node_key, customer_id from identity.int_identity__node_clusters"
+    before, after = dict(fetch(first, clusters)), dict(fetch(incremental, clusters))
+    expected = {
+        (node, customer, before.get(node)) for node, customer in after.items() if before.get(node) != customer
+    }
+    appended = set(
+        fetch(
+            incremental,
+            """select node_key, customer_id, previous_customer_id from identity.customer_id_assignments
+            where assigned_at = (select max(assigned_at) from identity.customer_id_assignments)""",
+        )
+    )
+    assert any(previous is not None for _, _, previous in expected), "no customer changed: proves little"
+    assert appended == expected
 
 
 def test_a_verdict_that_changes_moves_the_records_staging_did_not_touch(warehouses, tmp_path: Path) -> None:

@@ -1,7 +1,10 @@
 {#- Materialization `connected_components`: the model's SQL selects the edges of an
     undirected graph as (node_a, node_b) text keys (a row with node_a = node_b declares a
-    node); the table built holds (node_key, component_key) with component_key the smallest
-    node_key of the component, so labels are the same however the graph was built.
+    node); the table built holds (node_key, component_key, _clustered_at) with component_key
+    the smallest node_key of the component, so labels are the same however the graph was
+    built, and _clustered_at the start of the dbt run that last wrote the row (every row in a
+    full run, the touched nodes' in an incremental one): models downstream re-read only the
+    nodes clustered since their own last build.
 
     Algorithm: a parent forest over integer node ids, in passes of plain SQL (any adapter,
     no recursion): each tree's root hooks onto the smallest neighbouring root, then every
@@ -164,7 +167,8 @@
     {%- do run_query(
         "delete from " ~ target ~ " where node_key in (select node_key from " ~ touched ~ ")") -%}
     {%- do run_query(
-        "insert into " ~ target ~ " (node_key, component_key) select node_key, component_key from " ~ components) -%}
+        "insert into " ~ target ~ " (node_key, component_key, _clustered_at)"
+        ~ " select node_key, component_key, _clustered_at from " ~ components) -%}
     {%- do run_query("delete from " ~ edges_state ~ " as stored where "
         ~ cdp_cc_edge_was_removed('stored', changed_edges)) -%}
     {%- do run_query(
@@ -176,13 +180,13 @@
     new tables that replace the stored ones. -#}
 {% macro spark__cdp_cc_store_changes(target, touched, components, edges_state, changed_edges) %}
     {%- set kept_nodes_sql -%}
-        select kept.node_key, kept.component_key
+        select kept.node_key, kept.component_key, kept._clustered_at
         from {{ target }} as kept
         left join {{ touched }} as touched
             on kept.node_key = touched.node_key
         where touched.node_key is null
         union all
-        select node_key, component_key from {{ components }}
+        select node_key, component_key, _clustered_at from {{ components }}
     {%- endset -%}
     {%- set kept_edges_sql -%}
         select kept.node_a, kept.node_b
@@ -199,7 +203,7 @@
     {%- endfor -%}
 {% endmacro %}
 
-{#- Clusters `edges_relation` into `result_relation` (node_key, component_key). Returns the
+{#- Clusters `edges_relation` into `result_relation` (node_key, component_key, _clustered_at). Returns the
     figures {nodes, edges, passes}. -#}
 {% macro cdp_cc_run(edges_relation, result_relation, max_passes) %}
     {%- set nodes = cdp_cc_relation('nodes') -%}
@@ -273,7 +277,7 @@
     {%- endfor -%}
 
     {%- set result_sql -%}
-        select member.node_key, root.node_key as component_key
+        select member.node_key, root.node_key as component_key, {{ cdp_run_started_at() }} as _clustered_at
         from {{ parents }} as parents
         inner join {{ nodes }} as member on parents.node_id = member.node_id
         inner join {{ nodes }} as root on parents.parent_id = root.node_id

@@ -4,8 +4,68 @@
     a full rebuild yields the ids an incremental run does; when clusters merge, the id of the
     one seen first survives (customer_id_history records the other). -#}
 
-with components as (
-    select * from {{ ref('int_identity__components') }}
+{#- Incremental by component (strategy replace_keys, by node): a build without --full-refresh
+    recomputes only the components holding a node whose inputs changed since this model's
+    newest _built_at: re-clustered (the components' _clustered_at), in a capped component
+    now or before (the cap is recomputed in full), whose verdict's first_seen_at or priority
+    (the anchor order) changed, or a record node ranked since. A cluster lies inside one component, so every
+    anchor is taken over all of its cluster's nodes. Nodes gone from the graph come as rows
+    with a null cluster_key, which delete them. -#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='replace_keys',
+    unique_key=['node_key', 'cluster_key'],
+    on_schema_change='fail',
+) }}
+
+with
+{% if is_incremental() %}
+    {{ cdp_watermark_cte('_built_at') }}
+
+    changed_nodes as (
+        select node_key from {{ ref('int_identity__components') }}
+        where _clustered_at > (select watermark.since from watermark)
+        union all
+        select node_key from {{ ref('int_identity__capped_components') }}
+        union all
+        -- capped before: cluster and component differ
+        select node_key from {{ this }}
+        where cluster_key <> component_key
+        union all
+        -- verdicts written since whose anchor order changed (not only their counts)
+        select verdicts.identifier_key as node_key
+        from {{ ref('int_identity__identifier_verdicts') }} as verdicts
+        left join {{ this }} as stored
+            on verdicts.identifier_key = stored.node_key
+        where
+            verdicts._built_at > (select watermark.since from watermark)
+            and (
+                stored.node_key is null
+                or verdicts.first_seen_at is distinct from stored.first_seen_at
+                or verdicts.priority <> stored.priority
+            )
+        union all
+        select node_key from {{ ref('int_identity__record_nodes') }}
+        where has_no_usable_identifier and _built_at > (select watermark.since from watermark)
+    ),
+
+    changed_components as (
+        select distinct all_components.component_key
+        from {{ ref('int_identity__components') }} as all_components
+        inner join changed_nodes
+            on all_components.node_key = changed_nodes.node_key
+    ),
+{% endif %}
+
+components as (
+    select
+        all_components.node_key,
+        all_components.component_key
+    from {{ ref('int_identity__components') }} as all_components
+    {%- if is_incremental() %}
+        inner join changed_components
+            on all_components.component_key = changed_components.component_key
+    {%- endif %}
 ),
 
 capped as (
@@ -28,6 +88,7 @@ verdicts as (
 clustered as (
     select
         components.node_key,
+        components.component_key,
         coalesce(capped.component_key, components.component_key) as cluster_key,
         coalesce(verdicts.first_seen_at, record_nodes.first_seen_at) as first_seen_at,
         coalesce(verdicts.priority, 999) as priority
@@ -58,5 +119,27 @@ select
     {{ dbt.concat(["'cus_'", "substr(" ~ dbt.hash("anchor_node_key") ~ ", 1, 16)"]) }} as customer_id,
     anchor_node_key,
     node_key = anchor_node_key as is_anchor,
-    first_seen_at
+    first_seen_at,
+    priority,
+    component_key,
+    {{ cdp_run_started_at() }} as _built_at
 from anchored
+{%- if is_incremental() %}
+union all
+select
+    stored.node_key,
+    null as cluster_key,
+    null as customer_id,
+    null as anchor_node_key,
+    null as is_anchor,
+    null as first_seen_at,
+    null as priority,
+    null as component_key,
+    null as _built_at
+from {{ this }} as stored
+where not exists (
+    select 1
+    from {{ ref('int_identity__components') }} as all_components
+    where all_components.node_key = stored.node_key
+)
+{%- endif %}

@@ -2,13 +2,18 @@
 
 {#- Append-only log of which customer_id each graph node had, one row each time it changes
     (a first row when the node appears). Kept through --full-refresh: it is the memory that
-    customer_id_history reads. -#}
+    customer_id_history reads. On later runs only the nodes int_identity__node_clusters wrote
+    since this log's newest row are compared (that model rewrites the components whose
+    inputs changed), each with its own latest row. -#}
 
 with current_assignments as (
     select
         node_key,
         customer_id
     from {{ ref('int_identity__node_clusters') }}
+    {%- if is_incremental() %}
+        where _built_at > ({{ cdp_newest_stamp('assigned_at') }})
+    {%- endif %}
 ),
 
 latest_assignments as (
@@ -23,6 +28,7 @@ latest_assignments as (
                 partition by previous_assignments.node_key order by previous_assignments.assigned_at desc
             ) as recency
         from {{ cdp_previous_assignments() }} as previous_assignments
+        where previous_assignments.node_key in (select current_assignments.node_key from current_assignments)
     ) as ordered_assignments
     where recency = 1
 ),
