@@ -160,7 +160,8 @@ def test_the_project_builds_on_spark_with_duckdbs_customers(built: Project, tmp_
     # (a whole second build would double the test's 8 minutes).
     incremental = (
         "int_identity__record_identifiers int_identity__identifier_verdicts int_identity__record_nodes"
-        " int_identity__edges customer_records customer_identifiers customer_events"
+        " int_identity__edges int_identity__node_clusters customer_id_assignments customer_records"
+        " customer_identifiers customer_events"
         " int_customer__golden_attributes segment_membership_history"
     )
     args = ["build", "--select", incremental, "--indirect-selection", "cautious"]
