@@ -8,9 +8,9 @@
     recomputes only the components holding a node whose inputs changed since this model's
     newest _built_at: re-clustered (the components' _clustered_at), in a capped component
     now or before (the cap is recomputed in full), whose verdict's first_seen_at or priority
-    (the anchor order) changed, or a record node ranked since. A cluster lies inside one component, so every
-    anchor is taken over all of its cluster's nodes. Nodes gone from the graph come as rows
-    with a null cluster_key, which delete them. -#}
+    (the anchor order) changed, or a record node ranked since. A cluster lies inside one
+    component, so every anchor is taken over all of its cluster's nodes. Nodes gone from the
+    graph come as rows with a null cluster_key, which delete them. -#}
 {{ config(
     materialized='incremental',
     incremental_strategy='replace_keys',
