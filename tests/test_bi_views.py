@@ -41,7 +41,7 @@ DROPPED = {
     "date_of_birth",
 }
 # Bookkeeping of incremental builds, not for BI (models/marts/bi/bi_customer_events.sql).
-BOOKKEEPING = {"customer_events": {"inputs_digest"}}
+BOOKKEEPING = {"customer_events": {"rules_digest", "_built_at"}}
 ADDED = {
     "email_sha256",
     "email_domain",

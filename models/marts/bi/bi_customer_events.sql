@@ -1,5 +1,5 @@
 {#- customer_events for BI: holds no PII (record ids are source-system keys, as
-    pseudonymous as customer_id). Every column passes through but inputs_digest, which is
+    pseudonymous as customer_id). Every column passes through but rules_digest and _built_at,
     bookkeeping for incremental builds. -#}
 {{ config(alias='customer_events', grants=cdp_bi_grants()) }}
 

@@ -4,8 +4,10 @@
     consideration); the first completed order is purchase; later events are retention, and
     loyalty from the cdp_customer.loyalty_order_threshold-th completed order on. Stages
     never move backwards.
-    Incremental by customer: a build recomputes only the customers whose events, or the
-    rules above, changed since the last one (inputs_digest, macros/incremental). -#}
+    Incremental by customer: a build recomputes only the customers of the records
+    customer_records wrote, or staging typed, since its last one (_built_at,
+    macros/incremental/touched_customers.sql), and every customer when the rules above or
+    the seeds they read (journey_event_stages, currency_rates) changed (rules_digest). -#}
 {{ config(
     materialized='incremental',
     incremental_strategy='replace_customers',
@@ -13,6 +15,8 @@
     on_schema_change='fail',
 ) }}
 {%- set loyalty_threshold = cdp_customer_config().loyalty_order_threshold %}
+{{ cdp_depends_on_identity_sources() }}
+-- depends_on: {{ ref('customer_records') }}
 
 with events as (
     select * from {{ ref('int_customer__events') }}
@@ -30,10 +34,14 @@ staged_events as (
     left join stages on events.event_type = stages.event_type
 ),
 
-{{ cdp_rebuilt_customers_ctes(
+{{ cdp_stamped_customers_ctes(
     'staged_events',
-    ['event_key', 'event_at', 'event_type', 'channel', 'amount', 'pre_purchase_stage'],
-    rules='loyalty_order_threshold=' ~ loyalty_threshold,
+    dbt.concat([
+        cdp_relation_digest(ref('journey_event_stages'), ['event_type', 'pre_purchase_stage'],
+            rules='loyalty_order_threshold=' ~ loyalty_threshold),
+        "'/'",
+        cdp_relation_digest(ref('currency_rates'), ['currency', 'rate_to_usd']),
+    ]),
     rebuilt='rebuilt_events',
 ) }},
 
@@ -77,11 +85,11 @@ select
     ) as journey_stage,
     -- Kept on the customer's first event only: one per customer is all change detection needs.
     cast(
-        case when progress.customer_event_number = 1 then input_digests.inputs_digest end
+        case when progress.customer_event_number = 1 then (select rules.digest from rules) end
         as {{ cdp_type_varchar() }}
-    ) as inputs_digest
+    ) as rules_digest,
+    {{ cdp_run_started_at() }} as _built_at
 from progress
-inner join input_digests on progress.customer_id = input_digests.customer_id
 {%- if is_incremental() %}
 
     union all
@@ -98,7 +106,8 @@ inner join input_digests on progress.customer_id = input_digests.customer_id
         cast(null as numeric(18, 2)) as amount,
         cast(null as integer) as customer_event_number,
         cast(null as {{ cdp_type_varchar() }}) as journey_stage,
-        cast(null as {{ cdp_type_varchar() }}) as inputs_digest
+        cast(null as {{ cdp_type_varchar() }}) as rules_digest,
+        cast(null as timestamp) as _built_at
     from touched_customers
-    where touched_customers.customer_id not in (select input_digests.customer_id from input_digests)
+    where touched_customers.customer_id not in (select rebuilt_events.customer_id from rebuilt_events)
 {%- endif %}
