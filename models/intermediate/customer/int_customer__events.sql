@@ -1,5 +1,7 @@
-{#- Every customer event from every source, one row per source record, with its type and
-    channel. To add a source: add a line here and map its event types in the seed
+{#- Every event from every source, one row per source record, with its type and channel.
+    customer_events joins them to their customers (customer_records): on an incremental
+    build only the touched customers' records, so the join of all of them with every event
+    does not run. To add a source: add a line here and map its event types in the seed
     journey_event_stages. -#}
 {#- Ephemeral: a CTE of customer_events, its only reader (customer_360 reads channels from
     customer_events). Written as a table it cost more to store (12M rows at 1M people) than
@@ -24,15 +26,7 @@
      'event_at': 'recorded_at', 'event_type': dbt.concat(["'consent_'", "status"]), 'channel': 'consent'},
 ] %}
 
-with records as (
-    select
-        source_table,
-        record_id,
-        customer_id
-    from {{ ref('customer_records') }}
-),
-
-source_events as (
+with source_events as (
     {%- for source in event_sources %}
         select
             cast('{{ source.source_table }}' as {{ dbt.type_string() }}) as source_table,
@@ -47,7 +41,6 @@ source_events as (
 )
 
 select
-    records.customer_id,
     source_events.source_table,
     source_events.record_id,
     source_events.event_at,
@@ -56,8 +49,4 @@ select
     source_events.amount,
     {{ dbt.concat(["source_events.source_table", "':'", "source_events.record_id"]) }} as event_key
 from source_events
-inner join records
-    on
-        source_events.source_table = records.source_table
-        and source_events.record_id = records.record_id
 where source_events.event_at is not null

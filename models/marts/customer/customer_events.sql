@@ -16,9 +16,27 @@
 ) }}
 {%- set loyalty_threshold = cdp_customer_config().loyalty_order_threshold %}
 {{ cdp_depends_on_identity_sources() }}
--- depends_on: {{ ref('customer_records') }}
 
-with events as (
+with records as (
+    select
+        source_table,
+        record_id,
+        customer_id
+    from {{ ref('customer_records') }}
+),
+
+{{ cdp_stamped_customers_ctes(
+    'records',
+    dbt.concat([
+        cdp_relation_digest(ref('journey_event_stages'), ['event_type', 'pre_purchase_stage'],
+            rules='loyalty_order_threshold=' ~ loyalty_threshold),
+        "'/'",
+        cdp_relation_digest(ref('currency_rates'), ['currency', 'rate_to_usd']),
+    ]),
+    rebuilt='rebuilt_records',
+) }},
+
+events as (
     select * from {{ ref('int_customer__events') }}
 ),
 
@@ -26,24 +44,19 @@ stages as (
     select * from {{ ref('journey_event_stages') }}
 ),
 
-staged_events as (
+-- The events of the customers to rebuild: the records are the small side of the join.
+rebuilt_events as (
     select
         events.*,
+        rebuilt_records.customer_id,
         stages.pre_purchase_stage
     from events
+    inner join rebuilt_records
+        on
+            events.source_table = rebuilt_records.source_table
+            and events.record_id = rebuilt_records.record_id
     left join stages on events.event_type = stages.event_type
 ),
-
-{{ cdp_stamped_customers_ctes(
-    'staged_events',
-    dbt.concat([
-        cdp_relation_digest(ref('journey_event_stages'), ['event_type', 'pre_purchase_stage'],
-            rules='loyalty_order_threshold=' ~ loyalty_threshold),
-        "'/'",
-        cdp_relation_digest(ref('currency_rates'), ['currency', 'rate_to_usd']),
-    ]),
-    rebuilt='rebuilt_events',
-) }},
 
 progress as (
     select
