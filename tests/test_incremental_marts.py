@@ -157,6 +157,27 @@ def test_changed_rules_recompute_every_customer(warehouses, tmp_path: Path, rule
     assert _tampered_customers(project)[model] == set()
 
 
+@pytest.mark.parametrize(
+    "seed_change",
+    [
+        "update customer.currency_rates set rate_to_usd = rate_to_usd * 2 where currency = 'EUR'",
+        "update customer.journey_event_stages set pre_purchase_stage = 'consideration'"
+        " where event_type = 'page_view'",
+    ],
+)
+def test_a_changed_seed_recomputes_every_customers_events(
+    warehouses, tmp_path: Path, seed_change: str
+) -> None:
+    """customer_events finds its customers from stamps, which a seed loaded again does not
+    move: its rules_digest covers the seeds it reads."""
+    first, _, _ = warehouses
+    project = copy_of(first, tmp_path)
+    _tamper(project)
+    execute(project, seed_change)
+    build_marts(project, command="run")  # run: no seeding, the changed seed stays
+    assert _tampered_customers(project)["customer_events"] == set()
+
+
 def test_stored_digests_are_one_per_customer(warehouses) -> None:
     _, incremental, _ = warehouses
     with duckdb.connect(str(incremental.warehouse), read_only=True) as con:
