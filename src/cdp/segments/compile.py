@@ -64,14 +64,14 @@ def membership_sql(segments: list[DeclaredSegment]) -> str:
             header + "select\n"
             "    cast(null as {{ dbt.type_string() }}) as segment_name,\n"
             "    cast(null as {{ dbt.type_string() }}) as customer_id,\n"
-            "    cast('{{ run_started_at }}' as {{ dbt.type_timestamp() }}) as refreshed_at\n"
+            "    {{ cdp_run_started_at() }} as refreshed_at\n"
             "where 1 = 0\n"
         )
     selects = [
         "select\n"
         f"    cast('{declared.name}' as {{{{ dbt.type_string() }}}}) as segment_name,\n"
         "    customer_id,\n"
-        "    cast('{{ run_started_at }}' as {{ dbt.type_timestamp() }}) as refreshed_at\n"
+        "    {{ cdp_run_started_at() }} as refreshed_at\n"
         f"from {{{{ ref('{MODEL_PREFIX}{declared.name}') }}}}\n"
         for declared in segments
     ]
