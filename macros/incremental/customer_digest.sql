@@ -56,9 +56,15 @@ input_digests as (
 {% endif %}
 
 {{ rebuilt }} as (
+    {{ cdp_rows_of_touched_customers(inputs) }}
+)
+{%- endmacro %}
+
+{#- Select: the rows of `inputs` (keyed by customer_id) to rebuild: every row in a full
+    build, the rows of the customers in the CTE touched_customers in an incremental one. -#}
+{% macro cdp_rows_of_touched_customers(inputs) -%}
     select * from {{ inputs }}
     {%- if is_incremental() %}
         where customer_id in (select touched_customers.customer_id from touched_customers)
     {%- endif %}
-)
 {%- endmacro %}

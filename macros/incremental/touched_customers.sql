@@ -67,10 +67,7 @@ rules as (
 {% endif %}
 
 {{ rebuilt }} as (
-    select * from {{ inputs }}
-    {%- if is_incremental() %}
-        where customer_id in (select touched_customers.customer_id from touched_customers)
-    {%- endif %}
+    {{ cdp_rows_of_touched_customers(inputs) }}
 )
 {%- endmacro %}
 
