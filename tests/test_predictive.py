@@ -364,6 +364,21 @@ def test_fit_stops_at_the_limit_when_everyone_drops_out_alike() -> None:
     assert np.all((alive > 0) & (alive <= 1))
 
 
+@pytest.mark.parametrize(("seed", "n"), [(0, 600), (1, 300), (5, 300)])
+def test_fit_accepts_the_flat_plateau_near_the_limit(seed: int, n: int) -> None:
+    """Few customers who drop out alike: the fit ends on a plateau (a and b in the tens of
+    thousands) where the mean log-likelihood only moves by its rounding noise, ~1e-9, in
+    every direction. These samples made the optimiser run out of evaluations and the build
+    fail (an erased person's rebuild on the sample data did); they must fit."""
+    rng = np.random.default_rng(seed)
+    big_t = rng.uniform(10, 150, n)
+    x, t_x = _simulate_bgnbd(rng, rng.gamma(0.8, 1 / 20, n), np.full(n, 0.05), big_t)
+    fitted = bgnbd.fit(x, t_x, big_t)
+    assert 0.01 < fitted.a / (fitted.a + fitted.b) < 0.2
+    alive = bgnbd.probability_alive(fitted, x, t_x, big_t)
+    assert np.all((alive > 0) & (alive <= 1))
+
+
 def test_no_repeat_buyers_is_a_clear_error() -> None:
     with pytest.raises(PredictiveError, match="bg_nbd: none of the 3 customers bought more than once"):
         bgnbd.fit([0, 0, 0], [0.0, 0.0, 0.0], [5.0, 9.0, 12.0])

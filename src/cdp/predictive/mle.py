@@ -23,6 +23,7 @@ from cdp.errors import PredictiveError
 
 LogLikelihood = Callable[[np.ndarray], np.ndarray]  # parameters -> per-row log-likelihoods
 LOG_BOUND = float(np.log(1e6))  # |log parameter| <= this
+RELATIVE_NOISE = 1e-8  # a step that lowers the objective by less is rounding, not a slope
 
 
 def collapse(*columns: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
@@ -83,13 +84,18 @@ def maximize(
 
 
 def _is_optimum(objective: Callable[[np.ndarray], float], x: np.ndarray, step: float = 1e-4) -> bool:
-    """True when no small step along any axis (within the bounds) lowers the objective (an
-    optimiser can report failure at an optimum, and success short of one)."""
+    """True when no small step along any axis (within the bounds) lowers the objective by
+    more than its rounding noise (an optimiser can report failure at an optimum, and success
+    short of one). Near the BG/NBD limit model (a and b in the tens of thousands) the
+    log-gamma terms are ~1e7, so the mean log-likelihood is only good to ~1e-9 and moves up
+    and down by that much in every direction: Nelder-Mead then runs out of evaluations on a
+    plateau whose predictions no longer change."""
     here = objective(x)
+    tolerance = RELATIVE_NOISE * max(1.0, abs(here))
     for i in range(len(x)):
         for sign in (-1.0, 1.0):
             moved = x.copy()
             moved[i] = np.clip(moved[i] + sign * step, -LOG_BOUND, LOG_BOUND)
-            if objective(moved) < here - 1e-12:
+            if objective(moved) < here - tolerance:
                 return False
     return True
