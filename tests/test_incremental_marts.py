@@ -26,7 +26,7 @@ MARTS = {  # model: (relation, row key, columns compared)
     "int_customer__golden_attributes": (
         "customer.int_customer__golden_attributes",
         "customer_id, attribute_name",
-        "*",
+        "* exclude (_built_at)",
     ),
 }
 # customer_identifiers too: an identity mart incremental by identifier, beside neither.
@@ -77,8 +77,8 @@ def rows(project: Project, model: str, except_customers: set[str] = frozenset())
         ).fetchall()
 
 
-def customers(project: Project) -> set[str]:
-    return {customer for (customer,) in fetch(project, "select customer_id from customer.customer_events")}
+def customers(project: Project, model: str = "customer_events") -> set[str]:
+    return {customer for (customer,) in fetch(project, f"select customer_id from {MARTS[model][0]}")}
 
 
 @pytest.mark.parametrize("model", MARTS)
@@ -130,7 +130,7 @@ def test_an_incremental_build_recomputes_only_the_customers_whose_inputs_changed
     kept = _tampered_customers(project)
     for model in MARTS:
         # Customers the second delivery did not touch kept their stored rows...
-        assert len(kept[model]) > len(customers(first)) / 2, model
+        assert len(kept[model]) > len(customers(first, model)) / 2, model
         # ...and every other customer was recomputed: outside the kept ones, rows equal a full rebuild's.
         assert rows(project, model, kept[model]) == rows(full, model, kept[model]), model
 
@@ -158,24 +158,35 @@ def test_changed_rules_recompute_every_customer(warehouses, tmp_path: Path, rule
 
 
 @pytest.mark.parametrize(
-    "seed_change",
+    ("seed_change", "model"),
     [
-        "update customer.currency_rates set rate_to_usd = rate_to_usd * 2 where currency = 'EUR'",
-        "update customer.journey_event_stages set pre_purchase_stage = 'consideration'"
-        " where event_type = 'page_view'",
+        (
+            "update customer.currency_rates set rate_to_usd = rate_to_usd * 2 where currency = 'EUR'",
+            "customer_events",
+        ),
+        (
+            "update customer.journey_event_stages set pre_purchase_stage = 'consideration'"
+            " where event_type = 'page_view'",
+            "customer_events",
+        ),
+        (
+            "insert into identity.identity_blocklist values"
+            " ('email', 'exact', 'nobody@nowhere.example', 'a test placeholder')",
+            "int_customer__golden_attributes",
+        ),
     ],
 )
-def test_a_changed_seed_recomputes_every_customers_events(
-    warehouses, tmp_path: Path, seed_change: str
+def test_a_changed_seed_recomputes_every_customer(
+    warehouses, tmp_path: Path, seed_change: str, model: str
 ) -> None:
-    """customer_events finds its customers from stamps, which a seed loaded again does not
-    move: its rules_digest covers the seeds it reads."""
+    """The marts find their customers from stamps, which a seed loaded again does not move:
+    their rules_digest covers the seeds they read."""
     first, _, _ = warehouses
     project = copy_of(first, tmp_path)
     _tamper(project)
     execute(project, seed_change)
     build_marts(project, command="run")  # run: no seeding, the changed seed stays
-    assert _tampered_customers(project)["customer_events"] == set()
+    assert _tampered_customers(project)[model] == set()
 
 
 def test_stored_digests_are_one_per_customer(warehouses) -> None:
@@ -183,13 +194,39 @@ def test_stored_digests_are_one_per_customer(warehouses) -> None:
     with duckdb.connect(str(incremental.warehouse), read_only=True) as con:
         for relation, digest in (
             ("customer.customer_events", "rules_digest"),
-            ("customer.int_customer__golden_attributes", "inputs_digest"),
+            ("customer.int_customer__golden_attributes", "rules_digest"),
         ):
             per_customer = con.execute(
                 f"select count(distinct {digest}), count(distinct customer_id) from {relation}"
                 f" group by customer_id having count(distinct {digest}) <> 1"
             ).fetchall()
             assert per_customer == [], relation
+
+
+REMOVAL_LOG = "identity.customer_records__removed"
+
+
+def _removal_log(project: Project) -> set[tuple]:
+    return set(fetch(project, f"select source_table, record_id, customer_id from {REMOVAL_LOG}"))
+
+
+def test_customer_records_logs_the_rows_an_incremental_build_replaced(warehouses, tmp_path: Path) -> None:
+    """The golden record finds a moved or deleted record's old customer in the removal log:
+    every customer merged away is there and each logged row was a stored row; a full build
+    (after which every customer downstream is rebuilt) leaves it empty."""
+    first, incremental, _ = warehouses
+    assert _removal_log(first) == set(), "a full build logged rows"
+    logged = _removal_log(incremental)
+    stored_before = set(
+        fetch(first, "select source_table, record_id, customer_id from identity.customer_records")
+    )
+    assert logged and logged <= stored_before
+    merged_away = customers(first) - customers(incremental)
+    assert merged_away and merged_away <= {customer for _, _, customer in logged}
+    project = copy_of(incremental, tmp_path)
+    result = run_dbt(project, ["run", "--select", "customer_records", "--full-refresh"], quiet=True)
+    assert result.ok, dict(result.statuses)
+    assert _removal_log(project) == set()
 
 
 RECORD_IDENTIFIERS = "identity.int_identity__record_identifiers"

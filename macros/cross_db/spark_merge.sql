@@ -28,6 +28,9 @@
     {%- endif -%}
     {%- if strategy in ['replace_customers', 'replace_keys', 'replace_records'] -%}
         {%- set keys = cdp_replace_groups_keys(unique_key, strategy) -%}
+        {%- for statement in cdp_log_removed_rows_sql(target, source, keys.group) -%}
+            {%- do run_query(statement) -%}
+        {%- endfor -%}
         {{ return(cdp_spark_rewrite(source, target, keys.group, keys.rows_present)) }}
     {%- endif -%}
     {{ return(dbt.dbt_spark_get_incremental_sql(

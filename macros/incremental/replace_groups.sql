@@ -25,6 +25,9 @@
 {% macro cdp_replace_groups_sql(arg_dict, keys) -%}
     {%- set target = arg_dict['target_relation'] -%}
     {%- set columns = get_quoted_csv(arg_dict['dest_columns'] | map(attribute='name')) -%}
+    {%- for statement in cdp_log_removed_rows_sql(target, arg_dict['temp_relation'], keys.group) %}
+    {{ statement }};
+    {%- endfor %}
     delete from {{ target }} as stored
     where exists (
         select 1
@@ -55,4 +58,64 @@
         'group': unique_key[:group_size],
         'rows_present': unique_key[group_size:] | join(' is not null and ') ~ ' is not null',
     }) }}
+{%- endmacro %}
+
+{#- The removal log of a model configured with removal_log=[<columns>]: before a build
+    replaces a group's stored rows, their group keys and those columns go to
+    `<model>__removed` with `_removed_at` (cdp_run_started_at). A model downstream finds there
+    what left since its own last build: the customer a record belonged to before it moved
+    or was deleted (customer_records, read by int_customer__golden_attributes). A full
+    build drops the log (cdp_drop_removal_log, a pre-hook): rows written before a full
+    build are not needed, since every row it writes is newer than any model's last build.
+    Returns the statements (none without the config), for the delete/insert above and for
+    the Spark rewrite (macros/cross_db/spark_merge.sql). -#}
+{% macro cdp_log_removed_rows_sql(target, incoming, group_keys) -%}
+    {%- set logged_columns = config.get('removal_log') or [] -%}
+    {%- if not logged_columns -%}
+        {{ return([]) }}
+    {%- endif -%}
+    {%- set log = cdp_removal_log_relation(target) -%}
+    {%- set columns = group_keys + logged_columns -%}
+    {%- set log_removed -%}
+        insert into {{ log }} ({{ columns | join(', ') }}, _removed_at)
+        select {% for column in columns %}stored.{{ column }}, {% endfor %}{{ cdp_run_started_at() }}
+        from {{ target }} as stored
+        where exists (
+            select 1
+            from {{ incoming }} as incoming
+            where
+                {%- for key in group_keys %}
+                incoming.{{ key }} = stored.{{ key }}{% if not loop.last %} and{% endif %}
+                {%- endfor %}
+        )
+    {%- endset -%}
+    {{ return([cdp_create_removal_log_sql(target, columns), log_removed]) }}
+{%- endmacro %}
+
+{% macro cdp_removal_log_relation(relation) -%}
+    {{ return(relation.incorporate(path={'identifier': relation.identifier ~ '__removed'})) }}
+{%- endmacro %}
+
+{% macro cdp_create_removal_log_sql(target, columns) -%}
+    create table if not exists {{ cdp_removal_log_relation(target) }} as
+    select {{ columns | join(', ') }}, {{ cdp_run_started_at() }} as _removed_at
+    from {{ target }}
+    where 1 = 0
+{%- endmacro %}
+
+{#- Hooks of a model with a removal log: a full build (or the first) drops it before, and
+    every build creates it empty if it is missing after, so a model downstream can read it
+    after any build of this one. -#}
+{% macro cdp_drop_removal_log() -%}
+    {%- if not is_incremental() -%}
+        drop table if exists {{ cdp_removal_log_relation(this) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro cdp_create_removal_log() -%}
+    {%- if not execute -%}
+        {{ return('') }}
+    {%- endif -%}
+    {%- set keys = cdp_replace_groups_keys(config.get('unique_key'), config.get('incremental_strategy')) -%}
+    {{ cdp_create_removal_log_sql(this, keys.group + config.get('removal_log')) }}
 {%- endmacro %}

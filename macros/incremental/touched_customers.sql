@@ -1,32 +1,55 @@
-{#- Change detection per customer from stamps, for a customer mart that stores every source
-    record it reads (source_table, record_id, customer_id) and `_built_at`: instead of
-    fingerprinting every customer's inputs (cdp_rebuilt_customers_ctes, a join of every
-    source row with customer_records), a build rebuilds the customers of the records
-    customer_records wrote since the mart's own last build (their new customer) and of those
-    records and the ones staging typed since as the mart stored them (their old customer: a
-    record that moved, or is gone). customer_records rewrites every record staging typed
-    again and every record whose customer changed (macros/identity/touched_records.sql), so
-    these are all the customers whose rows can differ. `rules_digest` (an SQL expression) is
-    the configuration and seed content the mart applies: stored on its rows, a different
-    value rebuilds every customer. -#}
+{#- Change detection per customer from stamps, for a customer mart that stores `_built_at`
+    and `rules_digest` on its rows (replace_customers): instead of fingerprinting every
+    customer's inputs (a join of every source row with customer_records), a build rebuilds
+    the customers of the records customer_records wrote since the mart's own last build
+    (their new customer) and the customers those records, and the ones gone, belonged to
+    before (their old customer: from the mart's own rows, or customer_records' removal
+    log). customer_records rewrites every record staging typed again and every record
+    whose customer changed (macros/identity/touched_records.sql), so these are all the
+    customers whose rows can differ. `rules_digest` (an SQL expression) is the
+    configuration and seed content the mart applies: stored on its rows, a different value
+    rebuilds every customer. -#}
 
 {#- CTEs of such a model: `rules` (digest), on an incremental build `touched_customers`, and
     `rebuilt`: the rows of `inputs` (keyed by customer_id) to rebuild. Let `inputs` be the
     customers' records and join the wide rows to `rebuilt` after: DuckDB does not push the
     customer filter below a join, so filtering joined rows would join every record (at 1M
-    people 13 s against 4 s). Ends without a comma. -#}
-{% macro cdp_stamped_customers_ctes(inputs, rules_digest, rebuilt) -%}
+    people 13 s against 4 s). `old_customers` says where a moved or deleted record's
+    previous customer is found: `stored`, the model's own rows (it stores every record it
+    reads: customer_events), or `removal_log`, customer_records__removed (a model that
+    stores fewer rows than records: the golden record). Without that log (customer_records
+    not built incrementally since its last full build), or when customer_records was
+    rebuilt in full since this model's last build, every customer is rebuilt, as on a
+    rules change. Ends without a comma. -#}
+{% macro cdp_stamped_customers_ctes(inputs, rules_digest, rebuilt, old_customers='stored') -%}
+{%- if old_customers not in ['stored', 'removal_log'] -%}
+    {{ exceptions.raise_compiler_error(
+        "cdp_stamped_customers_ctes: old_customers must be 'stored' or 'removal_log', got " ~ old_customers) }}
+{%- endif -%}
 rules as (
     select {{ rules_digest }} as digest
 ),
 
 {% if is_incremental() %}
+    {%- set removal_log = load_relation(cdp_removal_log_relation(ref('customer_records'))) %}
     {{ cdp_watermark_cte('_built_at') }}
 
-    rules_changed as (
-        select count(*) > 0 as changed
-        from {{ this }}
-        where rules_digest is not null and rules_digest <> (select rules.digest from rules)
+    rebuild_all as (
+        select
+            (
+                select count(*)
+                from {{ this }}
+                where rules_digest is not null and rules_digest <> (select rules.digest from rules)
+            ) > 0
+            {%- if old_customers == 'removal_log' %}
+                {%- if removal_log is none %}
+                    or true
+                {%- endif %}
+                or (
+                    select min(_built_at) from {{ ref('customer_records') }}
+                ) > (select watermark.since from watermark)
+            {%- endif %}
+            as everyone
     ),
 
     records_written_since as (
@@ -41,28 +64,37 @@ rules as (
     touched_customers as (
         select records_written_since.customer_id
         from records_written_since
-        union
-        select stored.customer_id
-        from {{ this }} as stored
-        inner join (
-            select
-                source_table,
-                record_id
-            from records_written_since
-            union all
-            {{ cdp_records_typed_since('(select watermark.since from watermark)') }}
-        ) as changed_records
-            on
-                stored.source_table = changed_records.source_table
-                and stored.record_id = changed_records.record_id
+        {%- if old_customers == 'stored' %}
+            union
+            select stored.customer_id
+            from {{ this }} as stored
+            inner join (
+                select
+                    source_table,
+                    record_id
+                from records_written_since
+                union all
+                {{ cdp_records_typed_since('(select watermark.since from watermark)') }}
+            ) as changed_records
+                on
+                    stored.source_table = changed_records.source_table
+                    and stored.record_id = changed_records.record_id
+        {%- elif removal_log is not none %}
+            union
+            select removed.customer_id
+            from {{ removal_log }} as removed
+            where
+                removed._removed_at > (select watermark.since from watermark)
+                and removed.customer_id is not null
+        {%- endif %}
         union
         select customer_id
         from {{ ref('customer_records') }}
-        where (select rules_changed.changed from rules_changed)
+        where (select rebuild_all.everyone from rebuild_all)
         union
         select customer_id
         from {{ this }}
-        where (select rules_changed.changed from rules_changed)
+        where (select rebuild_all.everyone from rebuild_all)
     ),
 {% endif %}
 
@@ -75,4 +107,13 @@ rules as (
     text), for cdp_stamped_customers_ctes' rules_digest: a changed seed changes it. -#}
 {% macro cdp_relation_digest(relation, columns, rules='') -%}
     (select {{ cdp_customer_digest(columns, rules) }} from {{ relation }})
+{%- endmacro %}
+
+{#- Select: the rows of `inputs` (keyed by customer_id) to rebuild: every row in a full
+    build, the rows of the customers in the CTE touched_customers in an incremental one. -#}
+{% macro cdp_rows_of_touched_customers(inputs) -%}
+    select * from {{ inputs }}
+    {%- if is_incremental() %}
+        where customer_id in (select touched_customers.customer_id from touched_customers)
+    {%- endif %}
 {%- endmacro %}

@@ -5,8 +5,11 @@
       most_frequent    the value on most records; then newest, then source order
     Sources not listed for an attribute never supply it. Last tie-breaker: record_id, so the
     choice is deterministic.
-    Incremental by customer: a build recomputes only the customers whose candidates, or the
-    rules, changed since the last one (inputs_digest, macros/incremental). -#}
+    Incremental by customer: a build recomputes only the customers of the records
+    customer_records wrote since its last one and those records left
+    (customer_records__removed), from the candidates of their records only
+    (macros/incremental/touched_customers.sql), and every customer when the survivorship
+    rules or the identity blocklist seed changed (rules_digest). -#}
 {{ config(
     materialized='incremental',
     incremental_strategy='replace_customers',
@@ -16,16 +19,23 @@
 {%- set survivorship = cdp_customer_config().survivorship %}
 {%- set value_columns = cdp_attribute_value_columns().keys() | reject('equalto', 'email_canonical') | list %}
 
-with all_candidates as (
-    select * from {{ ref('int_customer__attribute_candidates') }}
+with records as (
+    select
+        source_table,
+        record_id,
+        customer_id
+    from {{ ref('customer_records') }}
 ),
 
-{{ cdp_rebuilt_customers_ctes(
-    'all_candidates',
-    ['source_table', 'record_id', 'observed_at', 'attribute_name', 'value_key'] + value_columns,
-    rules=tojson(survivorship),
-    rebuilt='candidates',
+{{ cdp_stamped_customers_ctes(
+    'records',
+    cdp_relation_digest(ref('identity_blocklist'), ['identifier_type', 'match_type', 'pattern'],
+        rules=tojson(survivorship)),
+    rebuilt='rebuilt_records',
+    old_customers='removal_log',
 ) }},
+
+{{ cdp_attribute_candidates_ctes('rebuilt_records') }},
 
 ranked_inputs as (
     select
@@ -101,14 +111,14 @@ select
     {%- for column in value_columns %}
         candidates.{{ column }},
     {%- endfor %}
-    input_digests.inputs_digest
+    cast((select rules.digest from rules) as {{ dbt.type_string() }}) as rules_digest,
+    {{ cdp_run_started_at() }} as _built_at
 from survivors
 inner join candidates
     on
         survivors.source_table = candidates.source_table
         and survivors.record_id = candidates.record_id
         and survivors.attribute_name = candidates.attribute_name
-inner join input_digests on survivors.customer_id = input_digests.customer_id
 {%- if is_incremental() %}
 
     union all
@@ -117,9 +127,9 @@ inner join input_digests on survivors.customer_id = input_digests.customer_id
     -- stored ones.
     select
         touched_customers.customer_id,
-        {%- for column in ['attribute_name', 'survivorship_rule', 'source_table', 'record_id', 'observed_at', 'value_records'] + value_columns + ['inputs_digest'] %}
+        {%- for column in ['attribute_name', 'survivorship_rule', 'source_table', 'record_id', 'observed_at', 'value_records'] + value_columns + ['rules_digest', '_built_at'] %}
             null as {{ column }}{% if not loop.last %},{% endif %}
         {%- endfor %}
     from touched_customers
-    where touched_customers.customer_id not in (select input_digests.customer_id from input_digests)
+    where touched_customers.customer_id not in (select survivors.customer_id from survivors)
 {%- endif %}

@@ -5,11 +5,16 @@
     its node does (int_identity__record_nodes ranked it after this model's newest _built_at)
     or its node's customer does (customer_id_assignments logged the node since), so a build
     without --full-refresh joins those records only. Records gone from staging come through
-    cdp_records_typed_since as rows with a null customer_id, which delete them. -#}
+    cdp_records_typed_since as rows with a null customer_id, which delete them. The rows a
+    build replaces go to customer_records__removed (removal_log, macros/incremental/
+    replace_groups.sql): the golden record finds there the customers records left. -#}
 {{ config(
     materialized='incremental',
     incremental_strategy='replace_records',
     unique_key=['source_table', 'record_id', 'customer_id'],
+    removal_log=['customer_id'],
+    pre_hook="{{ cdp_drop_removal_log() }}",
+    post_hook="{{ cdp_create_removal_log() }}",
     on_schema_change='fail',
 ) }}
 {{ cdp_depends_on_identity_sources() }}
