@@ -10,22 +10,30 @@
     configuration and seed content the mart applies: stored on its rows, a different value
     rebuilds every customer. -#}
 
-{#- CTEs of such a model: `rules` (digest), on an incremental build `touched_customers`, and
-    `rebuilt`: the rows of `inputs` (keyed by customer_id) to rebuild. Let `inputs` be the
-    customers' records and join the wide rows to `rebuilt` after: DuckDB does not push the
-    customer filter below a join, so filtering joined rows would join every record (at 1M
-    people 13 s against 4 s). `old_customers` says where a moved or deleted record's
+{#- CTEs of such a model: `records` (source_table, record_id, customer_id of
+    customer_records), `rules` (digest), on an incremental build `touched_customers`, and
+    `rebuilt`: the records of the customers to rebuild. Join the wide rows to `rebuilt`
+    after: DuckDB does not push the customer filter below a join, so filtering joined rows
+    would join every record (at 1M people 13 s against 4 s). `old_customers` says where a moved or deleted record's
     previous customer is found: `stored`, the model's own rows (it stores every record it
     reads: customer_events), or `removal_log`, customer_records__removed (a model that
     stores fewer rows than records: the golden record). Without that log (customer_records
     not built incrementally since its last full build), or when customer_records was
     rebuilt in full since this model's last build, every customer is rebuilt, as on a
     rules change. Ends without a comma. -#}
-{% macro cdp_stamped_customers_ctes(inputs, rules_digest, rebuilt, old_customers='stored') -%}
+{% macro cdp_stamped_customers_ctes(rules_digest, rebuilt, old_customers='stored') -%}
 {%- if old_customers not in ['stored', 'removal_log'] -%}
     {{ exceptions.raise_compiler_error(
         "cdp_stamped_customers_ctes: old_customers must be 'stored' or 'removal_log', got " ~ old_customers) }}
 {%- endif -%}
+records as (
+    select
+        source_table,
+        record_id,
+        customer_id
+    from {{ ref('customer_records') }}
+),
+
 rules as (
     select {{ rules_digest }} as digest
 ),
@@ -99,7 +107,7 @@ rules as (
 {% endif %}
 
 {{ rebuilt }} as (
-    {{ cdp_rows_of_touched_customers(inputs) }}
+    {{ cdp_rows_of_touched_customers('records') }}
 )
 {%- endmacro %}
 

@@ -19,16 +19,8 @@
 {%- set survivorship = cdp_customer_config().survivorship %}
 {%- set value_columns = cdp_attribute_value_columns().keys() | reject('equalto', 'email_canonical') | list %}
 
-with records as (
-    select
-        source_table,
-        record_id,
-        customer_id
-    from {{ ref('customer_records') }}
-),
-
+with
 {{ cdp_stamped_customers_ctes(
-    'records',
     cdp_relation_digest(ref('identity_blocklist'), ['identifier_type', 'match_type', 'pattern'],
         rules=tojson(survivorship)),
     rebuilt='rebuilt_records',

@@ -17,16 +17,8 @@
 {%- set loyalty_threshold = cdp_customer_config().loyalty_order_threshold %}
 {{ cdp_depends_on_identity_sources() }}
 
-with records as (
-    select
-        source_table,
-        record_id,
-        customer_id
-    from {{ ref('customer_records') }}
-),
-
+with
 {{ cdp_stamped_customers_ctes(
-    'records',
     dbt.concat([
         cdp_relation_digest(ref('journey_event_stages'), ['event_type', 'pre_purchase_stage'],
             rules='loyalty_order_threshold=' ~ loyalty_threshold),
