@@ -47,11 +47,7 @@
         create table {{ merged }} as
         select {{ columns }}
         from {{ target }} as kept
-        where not exists (
-            select 1
-            from {{ source }} as incoming
-            where {% for key in keys %}incoming.{{ key }} = kept.{{ key }}{% if not loop.last %} and {% endif %}{% endfor %}
-        )
+        where not {{ cdp_incoming_has_group(source, keys, 'kept') }}
         union all
         select {{ columns }}
         from {{ source }}

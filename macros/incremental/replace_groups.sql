@@ -29,17 +29,23 @@
     {{ statement }};
     {%- endfor %}
     delete from {{ target }} as stored
-    where exists (
-        select 1
-        from {{ arg_dict['temp_relation'] }} as incoming
-        where
-            {%- for key in keys.group %}
-            incoming.{{ key }} = stored.{{ key }}{% if not loop.last %} and{% endif %}
-            {%- endfor %}
-    );
+    where {{ cdp_incoming_has_group(arg_dict['temp_relation'], keys.group, 'stored') }};
     insert into {{ target }} ({{ columns }})
     select {{ columns }} from {{ arg_dict['temp_relation'] }}
     where {{ keys.rows_present }}
+{%- endmacro %}
+
+{#- Predicate: the stored row `alias` has new rows of its group (equal `keys`) in `incoming`:
+    the rows a replace deletes, logs, or (negated) keeps. -#}
+{% macro cdp_incoming_has_group(incoming, keys, alias) -%}
+    exists (
+        select 1
+        from {{ incoming }} as incoming
+        where
+            {%- for key in keys %}
+            incoming.{{ key }} = {{ alias }}.{{ key }}{% if not loop.last %} and{% endif %}
+            {%- endfor %}
+    )
 {%- endmacro %}
 
 {#- {group: the group's keys, rows_present: the predicate of a new row to insert (its row keys
@@ -80,14 +86,7 @@
         insert into {{ log }} ({{ columns | join(', ') }}, _removed_at)
         select {% for column in columns %}stored.{{ column }}, {% endfor %}{{ cdp_run_started_at() }}
         from {{ target }} as stored
-        where exists (
-            select 1
-            from {{ incoming }} as incoming
-            where
-                {%- for key in group_keys %}
-                incoming.{{ key }} = stored.{{ key }}{% if not loop.last %} and{% endif %}
-                {%- endfor %}
-        )
+        where {{ cdp_incoming_has_group(incoming, group_keys, 'stored') }}
     {%- endset -%}
     {{ return([cdp_create_removal_log_sql(target, columns), log_removed]) }}
 {%- endmacro %}

@@ -14,13 +14,13 @@
     customer_records), `rules` (digest), on an incremental build `touched_customers`, and
     `rebuilt`: the records of the customers to rebuild. Join the wide rows to `rebuilt`
     after: DuckDB does not push the customer filter below a join, so filtering joined rows
-    would join every record (at 1M people 13 s against 4 s). `old_customers` says where a moved or deleted record's
-    previous customer is found: `stored`, the model's own rows (it stores every record it
-    reads: customer_events), or `removal_log`, customer_records__removed (a model that
-    stores fewer rows than records: the golden record). Without that log (customer_records
-    not built incrementally since its last full build), or when customer_records was
-    rebuilt in full since this model's last build, every customer is rebuilt, as on a
-    rules change. Ends without a comma. -#}
+    would join every record (at 1M people 13 s against 4 s). `old_customers` says where a
+    moved or deleted record's previous customer is found: `stored`, the model's own rows
+    (it stores every record it reads: customer_events), or `removal_log`,
+    customer_records__removed (a model that stores fewer rows than records: the golden
+    record). Without that log (customer_records not built since this code), or when
+    customer_records was rebuilt in full since this model's last build, every customer is
+    rebuilt, as on a rules change. Ends without a comma. -#}
 {% macro cdp_stamped_customers_ctes(rules_digest, rebuilt, old_customers='stored') -%}
 {%- if old_customers not in ['stored', 'removal_log'] -%}
     {{ exceptions.raise_compiler_error(
@@ -49,10 +49,9 @@ rules as (
                 from {{ this }}
                 where rules_digest is not null and rules_digest <> (select rules.digest from rules)
             ) > 0
-            {%- if old_customers == 'removal_log' %}
-                {%- if removal_log is none %}
-                    or true
-                {%- endif %}
+            {%- if old_customers == 'removal_log' and removal_log is none %}
+                or true
+            {%- elif old_customers == 'removal_log' %}
                 or (
                     select min(_built_at) from {{ ref('customer_records') }}
                 ) > (select watermark.since from watermark)
