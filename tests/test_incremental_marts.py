@@ -1,5 +1,6 @@
 """Customer marts incremental by customer: after a second delivery, a build recomputes only
-the customers whose inputs changed (customer_events, int_customer__golden_attributes), yet
+the customers whose inputs changed (customer_events, int_customer__golden_attributes,
+customer_360), yet
 its rows equal a full rebuild's; a change of the rules rebuilds every customer. Likewise the
 identity models incremental by record (int_identity__record_identifiers,
 int_identity__record_nodes) and the verdicts written by difference."""
@@ -28,8 +29,9 @@ MARTS = {  # model: (relation, row key, columns compared)
         "customer_id, attribute_name",
         "* exclude (_built_at)",
     ),
+    "customer_360": ("customer.customer_360", "customer_id", "* exclude (_built_at)"),
 }
-# customer_identifiers too: an identity mart incremental by identifier, beside neither.
+# customer_identifiers too: an identity mart incremental by identifier (customer_360 reads it).
 SELECTION = [
     "--select",
     " ".join(f"+{model}" for model in [*MARTS, "customer_identifiers"]),
@@ -40,7 +42,7 @@ TAMPERED = "tampered"
 
 
 def build_marts(project: Project, *flags: str, command: str = "build") -> None:
-    """dbt build (or run: no tests, for warehouses with tampered rows) of the two models."""
+    """dbt build (or run: no tests, for warehouses with tampered rows) of the marts."""
     result = run_dbt(project, [command, *SELECTION, *flags], quiet=True)
     assert result.ok, f"dbt build of the customer marts failed: {dict(result.statuses)}"
 
@@ -102,6 +104,7 @@ def _tamper(project: Project) -> None:
     """Marks every stored row: a build that recomputes a customer replaces its marks."""
     execute(project, f"update customer.customer_events set journey_stage = '{TAMPERED}'")
     execute(project, f"update customer.int_customer__golden_attributes set survivorship_rule = '{TAMPERED}'")
+    execute(project, f"update customer.customer_360 set channels = '{TAMPERED}'")
 
 
 def _tampered_customers(project: Project) -> dict[str, set[str]]:
@@ -115,6 +118,7 @@ def _tampered_customers(project: Project) -> dict[str, set[str]]:
         for model, column in (
             ("customer_events", "journey_stage"),
             ("int_customer__golden_attributes", "survivorship_rule"),
+            ("customer_360", "channels"),
         )
     }
 
@@ -140,6 +144,8 @@ def _customer_config_with(rule: str) -> dict:
     config = yaml.safe_load((PROJECT_ROOT / "dbt_project.yml").read_text())["vars"]["cdp_customer"]
     if rule == "loyalty_order_threshold":
         config[rule] += 1
+    elif rule == "reporting_currency":
+        config[rule] = "EUR"
     else:
         config["survivorship"]["email"]["rule"] = "most_frequent"
     return config
@@ -147,7 +153,11 @@ def _customer_config_with(rule: str) -> dict:
 
 @pytest.mark.parametrize(
     ("rule", "model"),
-    [("loyalty_order_threshold", "customer_events"), ("survivorship", "int_customer__golden_attributes")],
+    [
+        ("loyalty_order_threshold", "customer_events"),
+        ("survivorship", "int_customer__golden_attributes"),
+        ("reporting_currency", "customer_360"),
+    ],
 )
 def test_changed_rules_recompute_every_customer(warehouses, tmp_path: Path, rule: str, model: str) -> None:
     first, _, _ = warehouses
@@ -155,6 +165,25 @@ def test_changed_rules_recompute_every_customer(warehouses, tmp_path: Path, rule
     _tamper(project)
     build_marts(project, "--vars", json.dumps({"cdp_customer": _customer_config_with(rule)}), command="run")
     assert _tampered_customers(project)[model] == set()
+
+
+@pytest.mark.parametrize(
+    ("rule", "upstream"),
+    [("loyalty_order_threshold", "customer_events"), ("survivorship", "int_customer__golden_attributes")],
+)
+def test_customer_360_follows_the_customers_its_inputs_recomputed(
+    warehouses, tmp_path: Path, rule: str, upstream: str
+) -> None:
+    """A rule of customer_events or the golden record rewrites every customer of that
+    model: customer_360 recomputes them all, and keeps only customers with no rows there."""
+    first, _, _ = warehouses
+    project = copy_of(first, tmp_path)
+    _tamper(project)
+    build_marts(project, "--vars", json.dumps({"cdp_customer": _customer_config_with(rule)}), command="run")
+    tampered = _tampered_customers(project)
+    assert tampered[upstream] == set()
+    assert len(tampered["customer_360"]) < len(customers(first, "customer_360")) / 2
+    assert tampered["customer_360"].isdisjoint(customers(project, upstream))
 
 
 @pytest.mark.parametrize(
@@ -173,6 +202,10 @@ def test_changed_rules_recompute_every_customer(warehouses, tmp_path: Path, rule
             "insert into identity.identity_blocklist values"
             " ('email', 'exact', 'nobody@nowhere.example', 'a test placeholder')",
             "int_customer__golden_attributes",
+        ),
+        (
+            "update customer.currency_rates set rate_to_usd = rate_to_usd * 2 where currency = 'EUR'",
+            "customer_360",
         ),
     ],
 )
@@ -195,6 +228,7 @@ def test_stored_digests_are_one_per_customer(warehouses) -> None:
         for relation, digest in (
             ("customer.customer_events", "rules_digest"),
             ("customer.int_customer__golden_attributes", "rules_digest"),
+            ("customer.customer_360", "rules_digest"),
         ):
             per_customer = con.execute(
                 f"select count(distinct {digest}), count(distinct customer_id) from {relation}"
@@ -203,30 +237,36 @@ def test_stored_digests_are_one_per_customer(warehouses) -> None:
             assert per_customer == [], relation
 
 
-REMOVAL_LOG = "identity.customer_records__removed"
+REMOVAL_LOGS = {  # model: (relation, its removal log, the group key and logged columns)
+    "customer_records": (
+        "identity.customer_records",
+        "identity.customer_records__removed",
+        "source_table, record_id, customer_id",
+    ),
+    "customer_identifiers": (
+        "identity.customer_identifiers",
+        "identity.customer_identifiers__removed",
+        "identifier_key, customer_id",
+    ),
+}
 
 
-def _removal_log(project: Project) -> set[tuple]:
-    return set(fetch(project, f"select source_table, record_id, customer_id from {REMOVAL_LOG}"))
-
-
-def test_customer_records_logs_the_rows_an_incremental_build_replaced(warehouses, tmp_path: Path) -> None:
-    """The golden record finds a moved or deleted record's old customer in the removal log:
-    every customer merged away is there and each logged row was a stored row; a full build
-    (after which every customer downstream is rebuilt) leaves it empty."""
+@pytest.mark.parametrize("model", REMOVAL_LOGS)
+def test_an_incremental_build_logs_the_rows_it_replaced(warehouses, tmp_path: Path, model: str) -> None:
+    """The customer marts find the customer a record or an identifier left in the removal
+    log: every customer merged away is there and each logged row was a stored row; a full
+    build (after which every customer downstream is rebuilt) leaves it empty."""
+    relation, log, columns = REMOVAL_LOGS[model]
     first, incremental, _ = warehouses
-    assert _removal_log(first) == set(), "a full build logged rows"
-    logged = _removal_log(incremental)
-    stored_before = set(
-        fetch(first, "select source_table, record_id, customer_id from identity.customer_records")
-    )
-    assert logged and logged <= stored_before
+    assert fetch(first, f"select * from {log}") == [], "a full build logged rows"
+    logged = set(fetch(incremental, f"select {columns} from {log}"))
+    assert logged <= set(fetch(first, f"select {columns} from {relation}"))
     merged_away = customers(first) - customers(incremental)
-    assert merged_away and merged_away <= {customer for _, _, customer in logged}
+    assert merged_away and merged_away <= {row[-1] for row in logged}
     project = copy_of(incremental, tmp_path)
-    result = run_dbt(project, ["run", "--select", "customer_records", "--full-refresh"], quiet=True)
+    result = run_dbt(project, ["run", "--select", model, "--full-refresh"], quiet=True)
     assert result.ok, dict(result.statuses)
-    assert _removal_log(project) == set()
+    assert fetch(project, f"select * from {log}") == []
 
 
 RECORD_IDENTIFIERS = "identity.int_identity__record_identifiers"

@@ -10,7 +10,7 @@
     configuration and seed content the mart applies: stored on its rows, a different value
     rebuilds every customer. -#}
 
-{#- CTEs of such a model: `records` (source_table, record_id, customer_id of
+{#- CTEs of such a model: `records` (source_table, record_id, customer_id, observed_at of
     customer_records), `rules` (digest), on an incremental build `touched_customers`, and
     `rebuilt`: the records of the customers to rebuild. Join the wide rows to `rebuilt`
     after: DuckDB does not push the customer filter below a join, so filtering joined rows
@@ -18,19 +18,25 @@
     moved or deleted record's previous customer is found: `stored`, the model's own rows
     (it stores every record it reads: customer_events), or `removal_log`,
     customer_records__removed (a model that stores fewer rows than records: the golden
-    record). Without that log (customer_records not built since this code), or when
-    customer_records was rebuilt in full since this model's last build, every customer is
-    rebuilt, as on a rules change. Ends without a comma. -#}
-{% macro cdp_stamped_customers_ctes(rules_digest, rebuilt, old_customers='stored') -%}
+    record). A mart built on other customer models too names them: `written`, models whose
+    rows written since (their `_built_at`) touch their customer, and `removed`, models with
+    a removal log (removal_log=['customer_id']) whose rows written or replaced since touch
+    their new and old customer (customer_360: customer_identifiers). Without a removal log
+    (its model not built since this code), or when its model was rebuilt in full since
+    this model's last build (which drops the log), every customer is rebuilt, as on a
+    rules change. Ends without a comma. -#}
+{% macro cdp_stamped_customers_ctes(rules_digest, rebuilt, old_customers='stored', written=[], removed=[]) -%}
 {%- if old_customers not in ['stored', 'removal_log'] -%}
     {{ exceptions.raise_compiler_error(
         "cdp_stamped_customers_ctes: old_customers must be 'stored' or 'removal_log', got " ~ old_customers) }}
 {%- endif -%}
+{%- set logged = ([ref('customer_records')] if old_customers == 'removal_log' else []) + removed -%}
 records as (
     select
         source_table,
         record_id,
-        customer_id
+        customer_id,
+        observed_at
     from {{ ref('customer_records') }}
 ),
 
@@ -39,7 +45,10 @@ rules as (
 ),
 
 {% if is_incremental() %}
-    {%- set removal_log = load_relation(cdp_removal_log_relation(ref('customer_records'))) %}
+    {%- set logs = [] %}
+    {%- for relation in logged %}
+        {%- do logs.append((relation, load_relation(cdp_removal_log_relation(relation)))) %}
+    {%- endfor %}
     {{ cdp_watermark_cte('_built_at') }}
 
     rebuild_all as (
@@ -49,13 +58,16 @@ rules as (
                 from {{ this }}
                 where rules_digest is not null and rules_digest <> (select rules.digest from rules)
             ) > 0
-            {%- if old_customers == 'removal_log' and removal_log is none %}
+            {%- for relation, log in logs %}
+                {%- if log is none %}
                 or true
-            {%- elif old_customers == 'removal_log' %}
-                or (
-                    select min(_built_at) from {{ ref('customer_records') }}
+                {%- else %}
+                -- rebuilt in full since: its log lost what that build replaced
+                or coalesce(
+                    (select min(_built_at) from {{ relation }}), {{ cdp_run_started_at() }}
                 ) > (select watermark.since from watermark)
-            {%- endif %}
+                {%- endif %}
+            {%- endfor %}
             as everyone
     ),
 
@@ -86,14 +98,21 @@ rules as (
                 on
                     stored.source_table = changed_records.source_table
                     and stored.record_id = changed_records.record_id
-        {%- elif removal_log is not none %}
+        {%- endif %}
+        {%- for relation in written + removed %}
+            union
+            select customer_id
+            from {{ relation }}
+            where _built_at > (select watermark.since from watermark)
+        {%- endfor %}
+        {%- for relation, log in logs if log is not none %}
             union
             select removed.customer_id
-            from {{ removal_log }} as removed
+            from {{ log }} as removed
             where
                 removed._removed_at > (select watermark.since from watermark)
                 and removed.customer_id is not null
-        {%- endif %}
+        {%- endfor %}
         union
         select customer_id
         from {{ ref('customer_records') }}

@@ -1,14 +1,56 @@
 {#- One row per customer: the golden record and what the customer did, across sources. -#}
-{%- set purposes = cdp_customer_config().consent_purposes %}
 
-with customers as (
+{#- Incremental by customer (strategy replace_customers; macros/incremental/
+    touched_customers.sql): a build recomputes only the customers of the records
+    customer_records wrote since its last one or those records left, the customers
+    customer_events or the golden record rewrote since, and those of the identifiers
+    customer_identifiers wrote or replaced since (customer_identifiers__removed); every
+    customer when the consent purposes, the reporting currency or the seed currency_rates
+    changed (rules_digest). A touched customer gone from customer_records comes as a row
+    with a null _built_at, which deletes it. -#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='replace_customers',
+    unique_key=['customer_id', '_built_at'],
+    on_schema_change='fail',
+) }}
+{%- set customer_config = cdp_customer_config() %}
+{%- set purposes = customer_config.consent_purposes %}
+
+with
+{{ cdp_stamped_customers_ctes(
+    cdp_relation_digest(ref('currency_rates'), ['currency', 'rate_to_usd'],
+        rules=tojson({
+            'consent_purposes': purposes,
+            'reporting_currency': customer_config.reporting_currency,
+        })),
+    rebuilt='rebuilt_records',
+    old_customers='removal_log',
+    written=[ref('customer_events'), ref('int_customer__golden_attributes')],
+    removed=[ref('customer_identifiers')],
+) }},
+
+customers as (
     select
         customer_id,
         min(observed_at) as first_seen_at,
         max(observed_at) as last_seen_at,
         count(*) as record_count
-    from {{ ref('customer_records') }}
+    from rebuilt_records
     group by customer_id
+),
+
+customer_keys as (
+    {%- if is_incremental() %}
+        select customer_id from touched_customers
+    {%- else %}
+        select customer_id from customers
+    {%- endif %}
+),
+
+-- Each input filtered to the customers to rebuild before it is joined or grouped.
+events as (
+    {{ cdp_rows_of_touched_customers(ref('customer_events')) }}
 ),
 
 channels_seen as (
@@ -16,7 +58,7 @@ channels_seen as (
     select distinct
         customer_id,
         channel
-    from {{ ref('customer_events') }}
+    from events
     where channel <> 'consent'
 ),
 
@@ -29,16 +71,20 @@ channels as (
     group by customer_id
 ),
 
+customer_identifiers as (
+    {{ cdp_rows_of_touched_customers(ref('customer_identifiers')) }}
+),
+
 identifiers as (
     select
         customer_id,
         count(*) as identifier_count
-    from {{ ref('customer_identifiers') }}
+    from customer_identifiers
     group by customer_id
 ),
 
 golden as (
-    select * from {{ ref('int_customer__golden_attributes') }}
+    {{ cdp_rows_of_touched_customers(ref('int_customer__golden_attributes')) }}
 ),
 
 golden_record as (
@@ -63,6 +109,10 @@ golden_record as (
     group by customer_id
 ),
 
+customer_orders as (
+    {{ cdp_rows_of_touched_customers(ref('int_customer__orders')) }}
+),
+
 orders as (
     select
         customer_id,
@@ -72,7 +122,7 @@ orders as (
         sum(case when is_completed then amount end) as total_revenue,
         min(case when is_completed then ordered_at end) as first_order_at,
         max(case when is_completed then ordered_at end) as last_order_at
-    from {{ ref('int_customer__orders') }}
+    from customer_orders
     group by customer_id
 ),
 
@@ -83,7 +133,7 @@ tickets as (
         sum(case when tickets.status in ('open', 'pending') then 1 else 0 end) as open_ticket_count,
         max(tickets.created_at) as last_ticket_at
     from {{ ref('stg_support__tickets') }} as tickets
-    inner join {{ ref('customer_records') }} as records
+    inner join rebuilt_records as records
         on records.source_table = 'support_tickets' and tickets.ticket_id = records.record_id
     group by records.customer_id
 ),
@@ -98,17 +148,17 @@ email as (
         max(case when engagement.event_type = 'unsubscribe' then 1 else 0 end) = 1 as has_unsubscribed,
         max(engagement.event_at) as last_email_engagement_at
     from {{ ref('stg_email__engagement') }} as engagement
-    inner join {{ ref('customer_records') }} as records
+    inner join rebuilt_records as records
         on records.source_table = 'email_engagement' and engagement.event_id = records.record_id
     group by records.customer_id
 ),
 
 consent as (
-    select * from {{ ref('int_customer__consent') }}
+    {{ cdp_rows_of_touched_customers(ref('int_customer__consent')) }}
 )
 
 select
-    cast(customers.customer_id as {{ dbt.type_string() }}) as customer_id,
+    cast(customer_keys.customer_id as {{ dbt.type_string() }}) as customer_id,
     cast(golden_record.first_name as {{ dbt.type_string() }}) as first_name,
     cast(golden_record.last_name as {{ dbt.type_string() }}) as last_name,
     cast(
@@ -156,10 +206,13 @@ select
     cast(coalesce(email.has_unsubscribed, false) as boolean) as has_unsubscribed,
     cast(email.last_email_engagement_at as timestamp) as last_email_engagement_at,
     {%- for purpose in purposes %}
-        cast(coalesce(consent.{{ purpose }}, 'unknown') as {{ dbt.type_string() }}) as consent_{{ purpose }}
-        {%- if not loop.last %},{% endif %}
+        cast(coalesce(consent.{{ purpose }}, 'unknown') as {{ dbt.type_string() }}) as consent_{{ purpose }},
     {%- endfor %}
-from customers
+    cast((select rules.digest from rules) as {{ dbt.type_string() }}) as rules_digest,
+    -- Null for a touched customer gone from customer_records: the row deletes the stored one.
+    case when customers.customer_id is not null then {{ cdp_run_started_at() }} end as _built_at
+from customer_keys
+left join customers on customer_keys.customer_id = customers.customer_id
 left join golden_record on customers.customer_id = golden_record.customer_id
 left join channels on customers.customer_id = channels.customer_id
 left join identifiers on customers.customer_id = identifiers.customer_id

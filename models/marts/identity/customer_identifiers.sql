@@ -6,11 +6,16 @@
     its node's customer changed (customer_id_assignments logged the node since; is_anchor
     changes only with the customer_id, which is the anchor's hash). A build without
     --full-refresh rewrites those identifiers, and deletes the stored ones whose verdict is
-    gone (rows with a null identifier_type, not stored). -#}
+    gone (rows with a null identifier_type, not stored). The rows a build replaces go to
+    customer_identifiers__removed (removal_log): customer_360 finds there the customers an
+    identifier left. -#}
 {{ config(
     materialized='incremental',
     incremental_strategy='replace_keys',
     unique_key=['identifier_key', 'identifier_type'],
+    removal_log=['customer_id'],
+    pre_hook="{{ cdp_drop_removal_log() }}",
+    post_hook="{{ cdp_create_removal_log() }}",
     on_schema_change='fail',
 ) }}
 -- depends_on: {{ ref('customer_id_assignments') }}

@@ -47,7 +47,9 @@ CUSTOMER_360 = "customer.customer_360"
 KEPT_BY_BUILD = (
     "identity.customer_id_assignments",
     "identity.customer_id_history",
-    "identity.customer_records__removed",  # the removal log: the full refresh drops it; in case one is left
+    # the removal logs: a full refresh drops them; in case one is left
+    "identity.customer_records__removed",
+    "identity.customer_identifiers__removed",
     "identity.int_identity__node_clusters",
     "identity.int_identity__components",
     "identity.int_identity__components__edges",
