@@ -160,6 +160,18 @@ def test_retraining_on_the_same_data_is_byte_identical(built: Project) -> None:
     assert probabilistic.model_json(probabilistic.train(records, seed=42)) == before[0]
 
 
+def test_person_records_are_counted_without_reading_them(built: Project) -> None:
+    """The count the stored model's reuse is decided on is the records' own."""
+    with duckdb.connect(str(built.warehouse), read_only=True) as con:
+        people = con.sql("select * from identity.int_identity__person_records")
+        sources = [
+            (table, people.filter(f"source_table = '{table}'")) for table in probabilistic.SOURCE_TABLES
+        ]
+        counted = probabilistic.count_person_records(sources)
+    assert counted > 0
+    assert counted == _records(built.warehouse).num_rows
+
+
 def test_training_sample_is_seeded_sorted_and_bounded(built: Project) -> None:
     records = _records(built.warehouse)
     assert probabilistic.training_sample(records, records.num_rows, seed=42) is records

@@ -25,14 +25,13 @@ def model(dbt, session) -> pd.DataFrame:
     growth = model_reuse.growth_setting(retrain_after, "cdp_identity.probabilistic.retrain_after_growth")
     # dbt finds refs by parsing this file: a ref chained into another call is missed.
     people = dbt.ref("int_identity__person_records")
-    records = probabilistic.person_records(
-        [(table, people.filter(f"source_table = '{table}'")) for table in probabilistic.SOURCE_TABLES]
-    )
+    sources = [(table, people.filter(f"source_table = '{table}'")) for table in probabilistic.SOURCE_TABLES]
     stored = model_reuse.stored_rows(dbt, session)
     if stored is not None and probabilistic.stored_model_still_fits(
-        stored, records.num_rows, seed, max_records, growth
+        stored, probabilistic.count_person_records(sources), seed, max_records, growth
     ):
         return stored.to_pandas()
+    records = probabilistic.person_records(sources)
     sample = probabilistic.training_sample(records, max_records, seed)
     trained = probabilistic.train(sample, seed)
     return pd.DataFrame([probabilistic.model_summary(trained, sample, seed, records.num_rows)])

@@ -238,6 +238,12 @@ def person_records(sources: list[tuple[str, duckdb.DuckDBPyRelation]]) -> pa.Tab
     return table.sort_by([(UNIQUE_ID, "ascending")])
 
 
+def count_person_records(sources: list[tuple[str, duckdb.DuckDBPyRelation]]) -> int:
+    """How many rows person_records(sources) holds, counted in the database: deciding whether
+    the stored model still fits does not read 1.4M records at 1M people into Arrow."""
+    return sum(relation.aggregate("count(*)").fetchall()[0][0] for _, relation in sources)
+
+
 def fingerprint(records: pa.Table) -> str:
     """SHA-256 of the records' Arrow IPC serialisation: same records, same fingerprint."""
     sink = pa.BufferOutputStream()
