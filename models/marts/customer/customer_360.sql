@@ -158,32 +158,32 @@ consent as (
 )
 
 select
-    cast(customer_keys.customer_id as {{ dbt.type_string() }}) as customer_id,
-    cast(golden_record.first_name as {{ dbt.type_string() }}) as first_name,
-    cast(golden_record.last_name as {{ dbt.type_string() }}) as last_name,
+    cast(customer_keys.customer_id as {{ cdp_type_varchar() }}) as customer_id,
+    cast(golden_record.first_name as {{ cdp_type_varchar() }}) as first_name,
+    cast(golden_record.last_name as {{ cdp_type_varchar() }}) as last_name,
     cast(
         coalesce(
             {{ dbt.concat(["golden_record.first_name", "' '", "golden_record.last_name"]) }},
             golden_record.first_name,
             golden_record.last_name,
             golden_record.requester_name
-        ) as {{ dbt.type_string() }}
+        ) as {{ cdp_type_varchar() }}
     ) as full_name,
-    cast(golden_record.name_source as {{ dbt.type_string() }}) as name_source,
-    cast(golden_record.email as {{ dbt.type_string() }}) as email,
-    cast(golden_record.email_source as {{ dbt.type_string() }}) as email_source,
-    cast(golden_record.phone_e164 as {{ dbt.type_string() }}) as phone_e164,
-    cast(golden_record.phone_source as {{ dbt.type_string() }}) as phone_source,
-    cast(golden_record.street_address as {{ dbt.type_string() }}) as street_address,
-    cast(golden_record.city as {{ dbt.type_string() }}) as city,
-    cast(golden_record.postcode as {{ dbt.type_string() }}) as postcode,
-    cast(golden_record.country_code as {{ dbt.type_string() }}) as country_code,
-    cast(golden_record.address_source as {{ dbt.type_string() }}) as address_source,
+    cast(golden_record.name_source as {{ cdp_type_varchar() }}) as name_source,
+    cast(golden_record.email as {{ cdp_type_varchar() }}) as email,
+    cast(golden_record.email_source as {{ cdp_type_varchar() }}) as email_source,
+    cast(golden_record.phone_e164 as {{ cdp_type_varchar() }}) as phone_e164,
+    cast(golden_record.phone_source as {{ cdp_type_varchar() }}) as phone_source,
+    cast(golden_record.street_address as {{ cdp_type_varchar() }}) as street_address,
+    cast(golden_record.city as {{ cdp_type_varchar() }}) as city,
+    cast(golden_record.postcode as {{ cdp_type_varchar() }}) as postcode,
+    cast(golden_record.country_code as {{ cdp_type_varchar() }}) as country_code,
+    cast(golden_record.address_source as {{ cdp_type_varchar() }}) as address_source,
     cast(golden_record.date_of_birth as date) as date_of_birth,
-    cast(golden_record.date_of_birth_source as {{ dbt.type_string() }}) as date_of_birth_source,
+    cast(golden_record.date_of_birth_source as {{ cdp_type_varchar() }}) as date_of_birth_source,
     cast(customers.first_seen_at as timestamp) as first_seen_at,
     cast(customers.last_seen_at as timestamp) as last_seen_at,
-    cast(channels.channels as {{ dbt.type_string() }}) as channels,
+    cast(channels.channels as {{ cdp_type_varchar() }}) as channels,
     cast(coalesce(channels.channel_count, 0) as integer) as channel_count,
     cast(customers.record_count as integer) as record_count,
     cast(coalesce(identifiers.identifier_count, 0) as integer) as identifier_count,
@@ -206,9 +206,9 @@ select
     cast(coalesce(email.has_unsubscribed, false) as boolean) as has_unsubscribed,
     cast(email.last_email_engagement_at as timestamp) as last_email_engagement_at,
     {%- for purpose in purposes %}
-        cast(coalesce(consent.{{ purpose }}, 'unknown') as {{ dbt.type_string() }}) as consent_{{ purpose }},
+        cast(coalesce(consent.{{ purpose }}, 'unknown') as {{ cdp_type_varchar() }}) as consent_{{ purpose }},
     {%- endfor %}
-    cast((select rules.digest from rules) as {{ dbt.type_string() }}) as rules_digest,
+    cast((select rules.digest from rules) as {{ cdp_type_varchar() }}) as rules_digest,
     -- Null for a touched customer gone from customer_records: the row deletes the stored one.
     case when customers.customer_id is not null then {{ cdp_run_started_at() }} end as _built_at
 from customer_keys
