@@ -41,7 +41,7 @@ DROPPED = {
     "date_of_birth",
 }
 # Bookkeeping of incremental builds, not for BI (models/marts/bi/bi_customer_events.sql).
-BOOKKEEPING = {  # stamps of the incremental marts, not for BI
+BOOKKEEPING = {
     "customer_360": {"rules_digest", "_built_at"},
     "customer_events": {"rules_digest", "_built_at"},
 }
