@@ -9,6 +9,7 @@ import os
 import random
 from pathlib import Path
 
+import duckdb
 import psycopg
 import pytest
 
@@ -97,6 +98,38 @@ def test_incremental_run_reclusters_only_touched_components(graph: GraphProject)
 
 # What a run leaves: the components, the edges the next run diffs against, the run figures.
 KEPT_TABLES = ["components", "components__edges", "components__runs"]
+
+
+def test_a_run_logs_the_nodes_it_reclustered(graph: GraphProject) -> None:
+    """With log_reclustered, an incremental run appends the nodes it re-clustered, those
+    that left every component included; a full run leaves one row with a null node_key."""
+    logging = ("--vars", "{log_reclustered: true}")
+
+    def log() -> list[tuple]:
+        with duckdb.connect(str(graph.warehouse), read_only=True) as con:
+            return con.execute(
+                "select node_key, _reclustered_at from main.components__reclustered order by 2, 1"
+            ).fetchall()
+
+    graph.set_edges([("a", "b"), ("c", "d"), ("e", "f"), ("g", "h")])
+    graph.build(*logging)
+    ((node, full_run_at),) = log()
+    assert node is None
+    # c and d part; e and f leave every component; a-b and g-h stay as they were.
+    graph.set_edges([("a", "b"), ("c", "c"), ("d", "d"), ("g", "h")])
+    graph.build(*logging)
+    assert graph.last_run()[:2] == ("incremental", 2)  # clusters c and d; e and f have no edge left
+    first, *logged = log()
+    assert first == (None, full_run_at)
+    assert sorted(node for node, _ in logged) == ["c", "d", "e", "f"]
+    assert len({at for _, at in logged}) == 1 and logged[0][1] > full_run_at
+    assert "e" not in graph.labels()
+    graph.build("--full-refresh", *logging)
+    assert [node for node, _ in log()] == [None]
+    graph.set_edges([("a", "b"), ("c", "d"), ("g", "h")])
+    graph.build()  # without the config, a run that re-clusters c and d logs nothing
+    assert graph.last_run()[:2] == ("incremental", 2)
+    assert [node for node, _ in log()] == [None]
 
 
 def test_benchmark_reports_figures_of_a_synthetic_identity_graph(tmp_path: Path) -> None:

@@ -278,7 +278,7 @@ def identifier_rows(
 ) -> list[tuple]:
     """Rows of int_identity__record_identifiers but their load and typing times (and
     observed_at unless ``observed``), leaving out records named '<source_table>:<record_id>'."""
-    left_out = "_loaded_at, _typed_at" + ("" if observed else ", observed_at")
+    left_out = "_loaded_at, _typed_at, _built_at" + ("" if observed else ", observed_at")
     with duckdb.connect(str(project.warehouse), read_only=True) as con:
         return con.execute(
             f"select * exclude ({left_out}) from {RECORD_IDENTIFIERS}"
@@ -351,7 +351,7 @@ def test_a_source_staged_again_in_full_replaces_all_its_records(warehouses, tmp_
 IDENTITY_MODELS = {  # model: (relation, stamps left out, row key)
     "int_identity__record_identifiers": (
         RECORD_IDENTIFIERS,
-        "_loaded_at, _typed_at",
+        "_loaded_at, _typed_at, _built_at",
         "source_table, record_id, identifier_type",
     ),
     "int_identity__record_nodes": (
@@ -404,6 +404,91 @@ def test_identity_models_incremental_equal_a_full_rebuild(warehouses, model: str
     expected = identity_rows(full, model)
     assert expected, f"{model} is empty: the comparison would prove nothing"
     assert identity_rows(incremental, model) == expected
+
+
+VERDICTS = "identity.int_identity__identifier_verdicts"
+TAMPERED_COUNT = -1
+
+
+def verdicts(project: Project) -> list[tuple]:
+    return identity_rows(project, "int_identity__identifier_verdicts")
+
+
+def run_or_fail(project: Project, *args: str) -> None:
+    result = run_dbt(project, ["run", *args], quiet=True)
+    assert result.ok, f"dbt run {' '.join(args)} failed: {dict(result.statuses)}"
+
+
+def test_record_identifiers_log_the_rows_a_build_replaced(warehouses) -> None:
+    """int_identity__record_identifiers__removed: the identifiers the records written again
+    carried before, which the verdicts re-count; a full build leaves it empty."""
+    first, incremental, _ = warehouses
+    log = f"{RECORD_IDENTIFIERS}__removed"
+    columns = "source_table, record_id, identifier_key"
+    assert fetch(first, f"select * from {log}") == []
+    logged = set(fetch(incremental, f"select {columns} from {log}"))
+    assert logged and logged <= set(fetch(first, f"select {columns} from {RECORD_IDENTIFIERS}"))
+    rewritten = fetch(
+        incremental,
+        f"select distinct source_table, record_id from {RECORD_IDENTIFIERS}"
+        f" where _built_at = (select max(_built_at) from {RECORD_IDENTIFIERS})",
+    )
+    assert {(table, record) for table, record, _ in logged} <= set(rewritten)
+
+
+def test_an_incremental_build_recomputes_only_the_verdicts_whose_inputs_changed(
+    warehouses, deliveries: Deliveries, project_root: Path, tmp_path: Path
+) -> None:
+    """After the second delivery most identifiers keep their stored verdict unread (their
+    tampered count stays), yet every verdict equals a full rebuild's but for those marks."""
+    first, _, full = warehouses
+    project = copy_of(first, tmp_path)
+    execute(project, f"update {VERDICTS} set records = {TAMPERED_COUNT}")
+    load_landing(deliveries.second, project.warehouse, raw_tables(project_root))
+    run_or_fail(project, "--select", "+int_identity__identifier_verdicts")
+    kept = fetch(project, f"select identifier_key from {VERDICTS} where records = {TAMPERED_COUNT}")
+    assert len(kept) > len(fetch(first, f"select identifier_key from {VERDICTS}")) / 2
+    assert len(kept) < len(fetch(project, f"select identifier_key from {VERDICTS}"))
+    unmarked = f"select * exclude (records, usability_changed_at, _built_at) from {VERDICTS} order by 1"
+    assert fetch(project, unmarked) == fetch(full, unmarked)
+    stamps = "usability_changed_at, _built_at"
+    recomputed = f"select * exclude ({stamps}) from {VERDICTS} where records <> {TAMPERED_COUNT}"
+    assert set(fetch(project, recomputed)) <= set(fetch(full, recomputed))
+
+
+def test_a_changed_same_person_group_recounts_identifiers_on_records_not_touched(
+    warehouses, tmp_path: Path
+) -> None:
+    """Without the probabilistic pairs, a person's CRM contact and shop account no longer
+    count as one: their shared inbox exceeds max_partners people. No record changed, yet
+    the incremental verdicts equal a full rebuild's, through the groups' log."""
+    _, incremental, _ = warehouses
+    (tmp_path / "incremental").mkdir()
+    project = copy_of(incremental, tmp_path / "incremental")
+    execute(project, "delete from identity.int_identity__probabilistic_pairs")
+    run_or_fail(project, "--select", "int_identity__same_person_groups")
+    rebuilt = copy_of(project, tmp_path)
+    run_or_fail(project, "--select", "int_identity__identifier_verdicts")
+    run_or_fail(rebuilt, "--full-refresh", "--select", "int_identity__identifier_verdicts")
+    shared = f"select identifier_key from {VERDICTS} where guard = 'max_partners' order by 1"
+    assert fetch(project, shared) != fetch(incremental, shared), "no verdict changed: proves nothing"
+    assert verdicts(project) == verdicts(rebuilt)
+
+
+def test_changed_identity_rules_recompute_every_verdict(warehouses, tmp_path: Path) -> None:
+    _, incremental, _ = warehouses
+    identity = yaml.safe_load((PROJECT_ROOT / "dbt_project.yml").read_text())["vars"]["cdp_identity"]
+    identity["identifier_types"]["email"]["max_partners"]["people"] = 3
+    model = "int_identity__identifier_verdicts"
+    rules = ["--vars", json.dumps({"cdp_identity": identity}), "--select", model]
+    (tmp_path / "incremental").mkdir()
+    project = copy_of(incremental, tmp_path / "incremental")
+    rebuilt = copy_of(incremental, tmp_path)
+    run_or_fail(project, *rules)
+    run_or_fail(rebuilt, "--full-refresh", *rules)
+    shared = f"select identifier_key from {VERDICTS} where guard = 'max_partners' order by 1"
+    assert fetch(project, shared) != fetch(incremental, shared), "no verdict changed: proves nothing"
+    assert verdicts(project) == verdicts(rebuilt)
 
 
 def test_an_incremental_build_rewrites_only_the_identifiers_that_changed(warehouses) -> None:

@@ -15,7 +15,12 @@
     Incremental: on later runs (no --full-refresh) only components touched by added or
     removed edges are re-clustered; every other node keeps its row, and the stored table and
     the edge state are changed in place (cdp_cc_store_changes), not written anew. Each run
-    appends its figures (mode, nodes, edges, passes, seconds) to `<model>__runs`. -#}
+    appends its figures (mode, nodes, edges, passes, seconds) to `<model>__runs`.
+
+    With config log_reclustered=true, each run also appends the nodes it re-clustered to
+    `<model>__reclustered` (node_key, _reclustered_at), those that left every component
+    included, which `_clustered_at` cannot tell; a full run empties it and leaves one row
+    with a null node_key: every node. -#}
 
 {% materialization connected_components, default %}
     {%- set target_relation = this.incorporate(type='table') -%}
@@ -43,6 +48,7 @@
         {%- do cdp_cc_create(touched, cdp_cc_touched_nodes_sql(changed_edges, target_relation)) -%}
         {%- do cdp_cc_create(touched_edges, cdp_cc_touched_edges_sql(previous_edges, changed_edges, touched)) -%}
         {%- set figures = cdp_cc_run(touched_edges, components, max_passes) -%}
+        {%- do cdp_cc_log_reclustered(touched) -%}
         {#- In place (Spark: rewritten), last, so a failed run leaves both as they were. -#}
         {%- do adapter.dispatch('cdp_cc_store_changes')(
             target_relation, touched, components, previous_edges, changed_edges) -%}
@@ -56,6 +62,7 @@
         {%- endfor -%}
         {%- do adapter.rename_relation(components, target_relation) -%}
         {%- do adapter.rename_relation(current_edges, edges_state) -%}
+        {%- do cdp_cc_log_reclustered(none) -%}
     {%- endif -%}
     {%- for leftover in [changed_edges, touched_edges, touched, components, current_edges] -%}
         {%- do adapter.drop_relation(leftover) -%}
@@ -310,6 +317,32 @@
     from {{ parents }} as parents
     left join linked_roots on parents.node_id = linked_roots.root_id
 {% endmacro %}
+
+{#- With config log_reclustered: appends the nodes of `touched` to `<model>__reclustered`
+    (created on first use), or, for a full run (`touched` none), replaces it by one row with
+    a null node_key. -#}
+{% macro cdp_cc_log_reclustered(touched) %}
+    {%- if not config.get('log_reclustered') -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set log = cdp_reclustered_log_relation(this) -%}
+    {%- set stamp = cdp_run_started_at() ~ ' as _reclustered_at' -%}
+    {%- if touched is none -%}
+        {%- set rows_sql = 'select cast(null as ' ~ dbt.type_string() ~ ') as node_key, ' ~ stamp -%}
+        {%- do cdp_cc_create(log, rows_sql) -%}
+    {%- else -%}
+        {%- set rows_sql = 'select node_key, ' ~ stamp ~ ' from ' ~ touched -%}
+        {%- if adapter.get_relation(log.database, log.schema, log.identifier) is none -%}
+            {%- do run_query(create_table_as(false, log, rows_sql)) -%}
+        {%- else -%}
+            {%- do run_query('insert into ' ~ log ~ ' (node_key, _reclustered_at) ' ~ rows_sql) -%}
+        {%- endif -%}
+    {%- endif -%}
+{% endmacro %}
+
+{% macro cdp_reclustered_log_relation(relation) -%}
+    {{ return(relation.incorporate(path={'identifier': relation.identifier ~ '__reclustered'}, type='table')) }}
+{%- endmacro %}
 
 {#- Appends this run's figures to `<model>__runs` (created on first use). -#}
 {% macro cdp_cc_record_run(incremental, figures, seconds) %}

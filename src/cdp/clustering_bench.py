@@ -22,7 +22,11 @@ from cdp.dbt_runner import DbtResult, run_dbt
 from cdp.errors import CdpError
 from cdp.project import Project
 
-MODEL = """{{ config(materialized='connected_components', max_passes=var('max_passes', 40)) }}
+MODEL = """{{ config(
+    materialized='connected_components',
+    max_passes=var('max_passes', 40),
+    log_reclustered=var('log_reclustered', false),
+) }}
 select node_a, node_b from graph_input.edges
 """
 

@@ -7,12 +7,18 @@
     stored rows. Each touched record also comes as one row with a null identifier_type, which
     deletes the stored rows of a record that lost its identifiers. A source staging typed in
     full since (a --full-refresh of its base model, after raw rows were deleted) is replaced
-    in full: its stored records all come as such rows, so records gone from it go. -#}
+    in full: its stored records all come as such rows, so records gone from it go.
+    `_built_at` is when the record's rows were last written, and the rows a build replaces
+    go to int_identity__record_identifiers__removed (removal_log): the verdicts find there
+    the identifiers a record no longer carries. -#}
 {{ config(
     materialized='incremental',
     incremental_strategy='replace_records',
     unique_key=['source_table', 'record_id', 'identifier_type'],
     on_schema_change='fail',
+    removal_log=['identifier_key'],
+    pre_hook="{{ cdp_drop_removal_log() }}",
+    post_hook="{{ cdp_create_removal_log() }}",
 ) }}
 {%- set identity = cdp_identity_config() %}
 
@@ -78,7 +84,8 @@ identifier_rows as (
         identifier_types.priority,
         extracted.observed_at,
         extracted._loaded_at,
-        extracted._typed_at
+        extracted._typed_at,
+        {{ cdp_run_started_at() }} as _built_at
     from extracted
     inner join identifier_types
         on extracted.identifier_type = identifier_types.identifier_type
@@ -102,7 +109,8 @@ identifier_rows as (
         cast(null as {{ dbt.type_int() }}) as priority,
         cast(null as {{ dbt.type_timestamp() }}) as observed_at,
         cast(null as {{ dbt.type_timestamp() }}) as _loaded_at,
-        cast(null as {{ dbt.type_timestamp() }}) as _typed_at
+        cast(null as {{ dbt.type_timestamp() }}) as _typed_at,
+        cast(null as {{ dbt.type_timestamp() }}) as _built_at
     from touched_records
 {% else %}
     select * from identifier_rows

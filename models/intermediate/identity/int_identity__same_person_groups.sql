@@ -1,9 +1,11 @@
-{{ config(materialized='connected_components') }}
+{{ config(materialized='connected_components', log_reclustered=true) }}
 
 {#- Person records (CRM contacts, shop accounts) that are one person, grouped transitively:
     max_partners counts each group as one person. Evidence: a probabilistic pair at or above
     cdp_identity.probabilistic.same_person_probability, or the same phone number on at most
-    three person records (more is a switchboard or a placeholder, not a person). -#}
+    three person records (more is a switchboard or a placeholder, not a person).
+    The nodes each run re-clusters are logged (log_reclustered): the verdicts re-count the
+    identifiers whose partners changed group. -#}
 {%- set config = cdp_identity_config() %}
 {%- set key_types = cdp_record_key_types() %}
 

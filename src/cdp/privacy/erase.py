@@ -50,6 +50,8 @@ KEPT_BY_BUILD = (
     # the removal logs: a full refresh drops them; in case one is left
     "identity.customer_records__removed",
     "identity.customer_identifiers__removed",
+    "identity.int_identity__record_identifiers__removed",
+    "identity.int_identity__same_person_groups__reclustered",
     "identity.int_identity__node_clusters",
     "identity.int_identity__components",
     "identity.int_identity__components__edges",

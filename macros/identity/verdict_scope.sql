@@ -1,0 +1,106 @@
+{#- What an incremental build of int_identity__identifier_verdicts recomputes. An
+    identifier's verdict depends on the rows of the records that carry it (its counts and
+    its partners), on the blocklist (its own, its partners'), and on the same-person groups
+    of its partners; so it can change only if one of those changed since the verdicts' last
+    build. -#}
+
+{#- Whether to recompute every identifier: the rules the verdicts apply changed (the
+    stored rules_digest differs), an input was rebuilt in full since (every row of
+    int_identity__record_identifiers written since; int_identity__same_person_groups'
+    log holds a full run since), or a log the scope is read from is missing (the models
+    were not built since this code). -#}
+{% macro cdp_verdicts_rebuild_all(rules_digest) -%}
+    {%- set record_identifiers = ref('int_identity__record_identifiers') -%}
+    {%- set identifiers_log = load_relation(cdp_removal_log_relation(record_identifiers)) -%}
+    {%- set groups_log = load_relation(cdp_reclustered_log_relation(ref('int_identity__same_person_groups'))) -%}
+    {%- if identifiers_log is none or groups_log is none -%}
+        {{ return(true) }}
+    {%- endif -%}
+    {%- set since = '(' ~ cdp_newest_stamp('_built_at') ~ ')' -%}
+    {%- set check -%}
+        select
+            case
+                when (select count(*) from {{ this }} where rules_digest <> '{{ rules_digest }}') > 0 then 1
+                when coalesce(
+                    (select min(_built_at) from {{ record_identifiers }}), {{ cdp_run_started_at() }}
+                ) > {{ since }} then 1
+                when (
+                    select count(*) from {{ groups_log }}
+                    where node_key is null and _reclustered_at > {{ since }}
+                ) > 0 then 1
+                else 0
+            end as everyone
+    {%- endset -%}
+    {{ return(run_query(check).columns[0].values()[0] == 1) }}
+{%- endmacro %}
+
+{#- CTEs ending in `affected` (identifier_key): the identifiers whose verdict can have
+    changed since the verdicts' last build. Ends with a comma. -#}
+{% macro cdp_verdicts_affected_ctes() -%}
+    {%- set record_identifiers = ref('int_identity__record_identifiers') -%}
+    {{ cdp_watermark_cte('_built_at') }}
+
+    {#- Identifiers a record written since carries, or carried before it was replaced. -#}
+    relinked as (
+        select identifier_key
+        from {{ record_identifiers }}
+        where _built_at > (select watermark.since from watermark)
+        union
+        select identifier_key
+        from {{ cdp_removal_log_relation(record_identifiers) }}
+        where _removed_at > (select watermark.since from watermark)
+    ),
+
+    stored_blocked as (
+        select
+            identifier_key,
+            guard_reason
+        from {{ this }}
+        where guard = 'blocklist'
+    ),
+
+    {#- Identifiers the blocklist stops, frees, or stops for another reason since. -#}
+    reblocked as (
+        select coalesce(blocklisted.identifier_key, stored_blocked.identifier_key) as identifier_key
+        from {{ ref('int_identity__blocklisted_identifiers') }} as blocklisted
+        full outer join stored_blocked
+            on blocklisted.identifier_key = stored_blocked.identifier_key
+        where
+            blocklisted.identifier_key is null
+            or stored_blocked.identifier_key is null
+            or blocklisted.reason <> stored_blocked.guard_reason
+    ),
+
+    {#- Person nodes whose same-person group changed (or that left every group). -#}
+    regrouped as (
+        select node_key as identifier_key
+        from {{ cdp_reclustered_log_relation(ref('int_identity__same_person_groups')) }}
+        where _reclustered_at > (select watermark.since from watermark)
+    ),
+
+    {#- The records on which those are partners: every identifier there is re-counted. -#}
+    repartnered_records as (
+        select distinct
+            source_table,
+            record_id
+        from {{ record_identifiers }}
+        where identifier_key in (
+            select reblocked.identifier_key from reblocked
+            union
+            select regrouped.identifier_key from regrouped
+        )
+    ),
+
+    affected as (
+        select relinked.identifier_key from relinked
+        union
+        select reblocked.identifier_key from reblocked
+        union
+        select record_identifiers.identifier_key
+        from {{ record_identifiers }} as record_identifiers
+        inner join repartnered_records
+            on
+                record_identifiers.source_table = repartnered_records.source_table
+                and record_identifiers.record_id = repartnered_records.record_id
+    ),
+{%- endmacro %}
