@@ -168,6 +168,9 @@ def test_build_nodes_are_timed_in_their_stage(first: dict[str, Any], work: Path)
     assert node_stage("model.cdp.customer_360", nodes) == "marts"
     tests = [uid for uid, node in nodes.items() if node.get("attached_node") == "model.cdp.customer_360"]
     assert tests and {node_stage(uid, nodes) for uid in tests} == {"marts"}
+    # The build's timings by node are kept beside it, for finding what is slow.
+    kept = json.loads((work / "data" / str(PEOPLE) / "run_results.full.json").read_text())["results"]
+    assert {"model.cdp.customer_360", *tests} <= {result["unique_id"] for result in kept}
 
 
 def test_never_on_the_demo_warehouse(project_root: Path, tmp_path: Path) -> None:

@@ -155,7 +155,7 @@ def run_bench(
 
     segments = [declared.name for declared in compile_segments(project.root).segments]
     progress("dbt build: staging, identity, marts, predictions, segments and their tests")
-    report.build = build(project, folder, report.rows)
+    report.build = build(project, folder, report.rows, "full")
     report.stages += report.build.stages
 
     start = time.perf_counter()
@@ -226,8 +226,9 @@ def raw_rows(warehouse: Path) -> int:
         )
 
 
-def build(project: Project, folder: Path, rows: int) -> BuildFigures:
-    """One `dbt build` (no --full-refresh), with its target and logs under ``folder``."""
+def build(project: Project, folder: Path, rows: int, name: str) -> BuildFigures:
+    """One `dbt build` (no --full-refresh), with its target and logs under ``folder``; its
+    run_results.json is kept as ``run_results.<name>.json`` there, for timings by node."""
     target = folder / "target"
     start = time.perf_counter()
     result = run_dbt(
@@ -239,7 +240,9 @@ def build(project: Project, folder: Path, rows: int) -> BuildFigures:
     seconds = time.perf_counter() - start
     if not result.ok:
         raise CdpError(f"dbt build of the benchmark failed:\n{result.output[-3000:]}")
-    results = json.loads((target / "run_results.json").read_text())["results"]
+    run_results = target / "run_results.json"
+    shutil.copy(run_results, folder / f"run_results.{name}.json")
+    results = json.loads(run_results.read_text())["results"]
     nodes = json.loads((target / "manifest.json").read_text())["nodes"]
     stages = stage_timings(results, nodes, seconds)
     for stage in stages:
@@ -366,7 +369,7 @@ def run_incremental(
     loaded = load_landing(landing, project.warehouse, raw_tables(project.root)).rows_loaded
     load = _timed("load", start, loaded)
     progress("dbt build (incremental: no --full-refresh)")
-    incremental = build(project, folder, loaded)
+    incremental = build(project, folder, loaded, "incremental")
     assert full.build is not None
     return IncrementalFigures(
         people=extra,

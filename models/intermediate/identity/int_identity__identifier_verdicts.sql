@@ -84,10 +84,12 @@ usable_links as (
         {%- endif %}
 ),
 
-{#- The usable identifiers of the records the identifiers judged carry: all of them in a
-    full build. -#}
+{%- if scoped %}
+
+{#- The usable identifiers of the records the identifiers judged carry (in a full build,
+    usable_links itself: another CTE over it would be materialized again, 17M rows at 1M
+    people). -#}
 partner_candidates as (
-    {%- if scoped %}
     select record_identifiers.*
     from {{ record_identifiers }} as record_identifiers
     inner join (
@@ -102,10 +104,9 @@ partner_candidates as (
     left join blocked
         on record_identifiers.identifier_key = blocked.identifier_key
     where blocked.identifier_key is null
-    {%- else %}
-    select * from usable_links
-    {%- endif %}
 ),
+{%- endif %}
+{%- set partner_candidates = 'partner_candidates' if scoped else 'usable_links' %}
 
 same_person_keys as (
     select
@@ -122,7 +123,7 @@ partner_links as (
         record_id,
         identifier_key,
         identifier_type as partner_type
-    from partner_candidates
+    from {{ partner_candidates }}
     {%- if key_types %}
     union all
     select
@@ -130,7 +131,7 @@ partner_links as (
         record_id,
         identifier_key,
         cast('people' as {{ dbt.type_string() }}) as partner_type
-    from partner_candidates
+    from {{ partner_candidates }}
     where identifier_type in ('{{ key_types.values() | unique | join("', '") }}')
     {%- endif %}
 ),
