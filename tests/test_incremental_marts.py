@@ -30,6 +30,7 @@ MARTS = {  # model: (relation, row key, columns compared)
         "* exclude (_built_at)",
     ),
     "customer_360": ("customer.customer_360", "customer_id", "* exclude (_built_at)"),
+    "int_customer__consent": ("customer.int_customer__consent", "customer_id", "* exclude (_built_at)"),
 }
 # customer_identifiers too: an identity mart incremental by identifier (customer_360 reads it).
 SELECTION = [
@@ -105,6 +106,7 @@ def _tamper(project: Project) -> None:
     execute(project, f"update customer.customer_events set journey_stage = '{TAMPERED}'")
     execute(project, f"update customer.int_customer__golden_attributes set survivorship_rule = '{TAMPERED}'")
     execute(project, f"update customer.customer_360 set channels = '{TAMPERED}'")
+    execute(project, f"update customer.int_customer__consent set email_marketing = '{TAMPERED}'")
 
 
 def _tampered_customers(project: Project) -> dict[str, set[str]]:
@@ -119,6 +121,7 @@ def _tampered_customers(project: Project) -> dict[str, set[str]]:
             ("customer_events", "journey_stage"),
             ("int_customer__golden_attributes", "survivorship_rule"),
             ("customer_360", "channels"),
+            ("int_customer__consent", "email_marketing"),
         )
     }
 
@@ -146,6 +149,8 @@ def _customer_config_with(rule: str) -> dict:
         config[rule] += 1
     elif rule == "reporting_currency":
         config[rule] = "EUR"
+    elif rule == "consent_purposes":
+        config[rule] = config[rule][::-1]
     else:
         config["survivorship"]["email"]["rule"] = "most_frequent"
     return config
@@ -157,6 +162,7 @@ def _customer_config_with(rule: str) -> dict:
         ("loyalty_order_threshold", "customer_events"),
         ("survivorship", "int_customer__golden_attributes"),
         ("reporting_currency", "customer_360"),
+        ("consent_purposes", "int_customer__consent"),
     ],
 )
 def test_changed_rules_recompute_every_customer(warehouses, tmp_path: Path, rule: str, model: str) -> None:
@@ -229,6 +235,7 @@ def test_stored_digests_are_one_per_customer(warehouses) -> None:
             ("customer.customer_events", "rules_digest"),
             ("customer.int_customer__golden_attributes", "rules_digest"),
             ("customer.customer_360", "rules_digest"),
+            ("customer.int_customer__consent", "rules_digest"),
         ):
             per_customer = con.execute(
                 f"select count(distinct {digest}), count(distinct customer_id) from {relation}"
