@@ -124,7 +124,9 @@ rules as (
     ),
 {% endif %}
 
-{{ rebuilt }} as (
+{#- Materialized in an incremental build (a few customers' records), so they filter the wide
+    inputs before any join; in a full build it is every record, which a copy would only slow. #}
+{{ rebuilt }} as {% if is_incremental() %}{{ cdp_materialized_cte() }} {% endif %}(
     {{ cdp_rows_of_touched_customers('records') }}
 )
 {%- endmacro %}
