@@ -331,12 +331,16 @@
         {%- set rows_sql = 'select cast(null as ' ~ dbt.type_string() ~ ') as node_key, ' ~ stamp -%}
         {%- do cdp_cc_create(log, rows_sql) -%}
     {%- else -%}
-        {%- set rows_sql = 'select node_key, ' ~ stamp ~ ' from ' ~ touched -%}
-        {%- if adapter.get_relation(log.database, log.schema, log.identifier) is none -%}
-            {%- do run_query(create_table_as(false, log, rows_sql)) -%}
-        {%- else -%}
-            {%- do run_query('insert into ' ~ log ~ ' (node_key, _reclustered_at) ' ~ rows_sql) -%}
-        {%- endif -%}
+        {%- do cdp_cc_append(log, 'select node_key, ' ~ stamp ~ ' from ' ~ touched) -%}
+    {%- endif -%}
+{% endmacro %}
+
+{#- Appends the rows of `rows_sql` to `relation`, created from them on first use. -#}
+{% macro cdp_cc_append(relation, rows_sql) %}
+    {%- if adapter.get_relation(relation.database, relation.schema, relation.identifier) is none -%}
+        {%- do run_query(create_table_as(false, relation, rows_sql)) -%}
+    {%- else -%}
+        {%- do run_query('insert into ' ~ relation ~ ' ' ~ rows_sql) -%}
     {%- endif -%}
 {% endmacro %}
 
@@ -357,9 +361,5 @@
             cast({{ figures.passes }} as {{ dbt.type_int() }}) as passes,
             cast({{ seconds }} as {{ dbt.type_float() }}) as seconds
     {%- endset -%}
-    {%- if adapter.get_relation(runs.database, runs.schema, runs.identifier) is none -%}
-        {%- do run_query(create_table_as(false, runs, row_sql)) -%}
-    {%- else -%}
-        {%- do run_query("insert into " ~ runs ~ " " ~ row_sql) -%}
-    {%- endif -%}
+    {%- do cdp_cc_append(runs, row_sql) -%}
 {% endmacro %}

@@ -15,9 +15,9 @@
     one of those, or a node int_identity__same_person_groups re-clustered since (its log),
     since their partners changed. `rules_digest` is the configuration the verdicts apply
     (identifier types, max_partners, the person key types): another value, a full rebuild
-    of either input since, or a missing log recomputes every identifier. Of those, it
-    writes only the identifiers whose row changed, appeared or is gone (a row with a null
-    identifier_type, not stored: strategy replace_keys); `_built_at` is when the row was
+    of either input since, or a missing log recomputes and rewrites every identifier.
+    Otherwise it writes only the identifiers whose row changed, appeared or is gone (a row
+    with a null identifier_type, not stored: strategy replace_keys); `_built_at` is when the row was
     last written, and `usability_changed_at` keeps when is_usable last changed (or the
     identifier appeared), so int_identity__record_nodes re-ranks only the records carrying
     an identifier whose usability changed since its own last build, and
