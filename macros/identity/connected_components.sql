@@ -331,16 +331,7 @@
         {%- set rows_sql = 'select cast(null as ' ~ dbt.type_string() ~ ') as node_key, ' ~ stamp -%}
         {%- do cdp_cc_create(log, rows_sql) -%}
     {%- else -%}
-        {%- do cdp_cc_append(log, 'select node_key, ' ~ stamp ~ ' from ' ~ touched) -%}
-    {%- endif -%}
-{% endmacro %}
-
-{#- Appends the rows of `rows_sql` to `relation`, created from them on first use. -#}
-{% macro cdp_cc_append(relation, rows_sql) %}
-    {%- if adapter.get_relation(relation.database, relation.schema, relation.identifier) is none -%}
-        {%- do run_query(create_table_as(false, relation, rows_sql)) -%}
-    {%- else -%}
-        {%- do run_query('insert into ' ~ relation ~ ' ' ~ rows_sql) -%}
+        {%- do cdp_append_rows(log, 'select node_key, ' ~ stamp ~ ' from ' ~ touched) -%}
     {%- endif -%}
 {% endmacro %}
 
@@ -361,5 +352,5 @@
             cast({{ figures.passes }} as {{ dbt.type_int() }}) as passes,
             cast({{ seconds }} as {{ dbt.type_float() }}) as seconds
     {%- endset -%}
-    {%- do cdp_cc_append(runs, row_sql) -%}
+    {%- do cdp_append_rows(runs, row_sql) -%}
 {% endmacro %}

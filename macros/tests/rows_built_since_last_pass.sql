@@ -1,0 +1,120 @@
+{#- Data tests that check only the rows built since they last passed.
+
+    A key test on a table of 17M rows costs seconds, also after a build that wrote a few
+    thousand of them. A test configured with `where: "__rows_built_since_last_pass__"` on an
+    incremental model with a `_built_at` stamp (the run that wrote the row, cdp_run_started_at)
+    checks:
+    - not_null, accepted_values, expression_is_true: the rows built since the test last passed;
+    - unique, unique_combination: every row whose key occurs among those rows. Rows that were
+      unique when the test passed stay unique unless a newer row repeats their key.
+    A test passes on every row the first time (no pass on record), on --full-refresh and with
+    --vars '{cdp_data_tests_check_all_rows: true}'. Passes are recorded by the on-run-end hook
+    cdp_record_data_test_passes in <target schema>.cdp_data_test_passes. Tests of rows against
+    another table (relationships) cannot be scoped: a parent losing rows orphans old children.
+    This assumes runs on one warehouse do not overlap (a row written by a run that started
+    before a passing test finished would count as checked). -#}
+
+{% macro cdp_rows_built_since_last_pass_token() -%}
+    {{ return('__rows_built_since_last_pass__') }}
+{%- endmacro %}
+
+{#- Tests whose failures are rows of the tested model judged alone (scoped by stamp), and tests
+    of keys (scoped by the keys of those rows). -#}
+{% macro cdp_scopable_row_tests() -%}
+    {{ return(['not_null', 'accepted_values', 'expression_is_true']) }}
+{%- endmacro %}
+
+{% macro cdp_scopable_key_tests() -%}
+    {{ return(['unique', 'unique_combination']) }}
+{%- endmacro %}
+
+{#- dbt's get_where_subquery (the `where` config) with the token above replaced; every other
+    `where` as dbt writes it. `model` is the test node here. -#}
+{% macro get_where_subquery(relation) -%}
+    {%- set where = config.get('where', '') or '' -%}
+    {%- set token = cdp_rows_built_since_last_pass_token() -%}
+    {%- if token not in where -%}
+        {{ return(adapter.dispatch('get_where_subquery', 'dbt')(relation)) }}
+    {%- endif -%}
+    {%- set condition = cdp_rows_built_since_last_pass(relation, model) -%}
+    {{ return('(select * from ' ~ relation ~ ' as tested where ' ~ where | replace(token, condition) ~ ') dbt_subquery') }}
+{%- endmacro %}
+
+{#- The condition on `tested` (a row of `relation`) that scopes test node `test`. -#}
+{% macro cdp_rows_built_since_last_pass(relation, test) -%}
+    {%- set name = test.test_metadata.name -%}
+    {%- if name not in cdp_scopable_row_tests() + cdp_scopable_key_tests() -%}
+        {{ exceptions.raise_compiler_error(
+            "Test " ~ test.unique_id ~ ": where '" ~ cdp_rows_built_since_last_pass_token() ~ "' scopes only "
+            ~ (cdp_scopable_row_tests() + cdp_scopable_key_tests()) | join(', ') ~ " tests, not " ~ name
+            ~ " (macros/tests/rows_built_since_last_pass.sql)") }}
+    {%- endif -%}
+    {%- set last_pass = cdp_data_test_last_pass(test.unique_id) -%}
+    {%- if last_pass is none -%}
+        {{ return('1 = 1') }}
+    {%- endif -%}
+    {%- set built_since = '_built_at > cast(' ~ dbt.string_literal(last_pass) ~ ' as ' ~ dbt.type_timestamp() ~ ')' -%}
+    {%- if name in cdp_scopable_row_tests() -%}
+        {{ return('tested.' ~ built_since) }}
+    {%- endif -%}
+    {%- set keys = test.test_metadata.kwargs.get('columns') or [test.test_metadata.kwargs.column_name] -%}
+    {%- set same_key = [] -%}
+    {%- for key in keys -%}
+        {%- do same_key.append('built.' ~ key ~ ' = tested.' ~ key) -%}
+    {%- endfor -%}
+    {{ return('exists (select 1 from ' ~ relation ~ ' as built where built.' ~ built_since
+        ~ ' and ' ~ same_key | join(' and ') ~ ')') }}
+{%- endmacro %}
+
+{#- When test `test_id` last passed (run_started_at of that run, as text), or none: check all. -#}
+{% macro cdp_data_test_last_pass(test_id) -%}
+    {%- if not execute or flags.FULL_REFRESH or var('cdp_data_tests_check_all_rows', false) -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set passes = cdp_data_test_passes_relation() -%}
+    {%- if adapter.get_relation(passes.database, passes.schema, passes.identifier) is none -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set found = run_query(
+        'select cast(max(passed_run_started_at) as ' ~ dbt.type_string() ~ ') from ' ~ passes
+        ~ ' where test_id = ' ~ dbt.string_literal(test_id)) -%}
+    {{ return(found.columns[0].values()[0]) }}
+{%- endmacro %}
+
+{% macro cdp_data_test_passes_relation() -%}
+    {{ return(api.Relation.create(database=target.database, schema=target.schema, identifier='cdp_data_test_passes', type='table')) }}
+{%- endmacro %}
+
+{#- on-run-end hook: records this run's start for every scoped test that passed in it. -#}
+{% macro cdp_record_data_test_passes(results) -%}
+    {%- set token = cdp_rows_built_since_last_pass_token() -%}
+    {%- set passed = [] -%}
+    {%- for result in results
+        if result.node.resource_type == 'test' and result.status == 'pass'
+            and token in (result.node.config.where or '') -%}
+        {%- do passed.append(
+            'select cast(' ~ dbt.string_literal(result.node.unique_id) ~ ' as ' ~ dbt.type_string() ~ ') as test_id, '
+            ~ cdp_run_started_at() ~ ' as passed_run_started_at') -%}
+    {%- endfor -%}
+    {%- if passed -%}
+        {%- set passes = cdp_data_test_passes_relation() -%}
+        {%- do cdp_append_rows(passes, passed | join(' union all ')) -%}
+        {%- do cdp_prune_data_test_passes(passes) -%}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- Keeps each test's latest pass: the table stays as small as the number of scoped tests.
+    Spark's default (Parquet) tables cannot delete: there it grows by a row per pass. -#}
+{% macro cdp_prune_data_test_passes(passes) -%}
+    {{ return(adapter.dispatch('cdp_prune_data_test_passes', 'cdp')(passes)) }}
+{%- endmacro %}
+
+{% macro default__cdp_prune_data_test_passes(passes) -%}
+    {%- do run_query(
+        'delete from ' ~ passes ~ ' where exists (select 1 from ' ~ passes ~ ' as newer'
+        ~ ' where newer.test_id = ' ~ passes.identifier ~ '.test_id'
+        ~ ' and newer.passed_run_started_at > ' ~ passes.identifier ~ '.passed_run_started_at)') -%}
+{%- endmacro %}
+
+{% macro spark__cdp_prune_data_test_passes(passes) -%}
+{%- endmacro %}

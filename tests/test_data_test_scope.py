@@ -1,0 +1,127 @@
+"""Data tests scoped to the rows built since they last passed
+(macros/tests/rows_built_since_last_pass.sql): a key test checks the keys of new rows
+against every row, a row test checks new rows, a failed test checks the same rows again,
+and --vars cdp_data_tests_check_all_rows checks every row."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from cdp.dbt_runner import run_dbt
+from cdp.project import Project
+
+from .conftest import PROJECT_ROOT
+from .test_quality import copy_of, execute, fetch
+
+TOKEN = "__rows_built_since_last_pass__"
+PASSES = "main.cdp_data_test_passes"
+EVENTS = "customer.customer_events"
+UNIQUE_EVENT_KEY = "unique_customer_events_event_key"
+NOT_NULL_STAGE = "not_null_customer_events_journey_stage"
+CHECK_ALL_ROWS = ["--vars", json.dumps({"cdp_data_tests_check_all_rows": True})]
+
+
+@pytest.fixture
+def project(built: Project, tmp_path: Path) -> Project:
+    return copy_of(built, tmp_path)
+
+
+def scoped_tests() -> set[str]:
+    """Unique ids of the tests configured with the token (from the last dbt invocation's manifest)."""
+    manifest = json.loads((PROJECT_ROOT / "target" / "manifest.json").read_text())
+    return {
+        node["unique_id"]
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "test" and TOKEN in (node["config"].get("where") or "")
+    }
+
+
+def outcomes(project: Project, test_name: str, *args: str) -> dict[str, tuple[str, int]]:
+    """dbt test of customer_events' test `test_name`: {unique_id: (status, failures)}."""
+    run_dbt(project, ["test", "--select", f"customer_events,test_name:{test_name}", *args], quiet=True)
+    results = json.loads((PROJECT_ROOT / "target" / "run_results.json").read_text())["results"]
+    return {result["unique_id"]: (result["status"], result["failures"]) for result in results}
+
+
+def only(results: dict[str, tuple[str, int]], name: str) -> tuple[str, int]:
+    (found,) = [outcome for unique_id, outcome in results.items() if unique_id.split(".")[2] == name]
+    return found
+
+
+def insert_copy_of_event(project: Project, rank: int, stamp: str, **replaced: str) -> None:
+    """Stores again the event ranked `rank` by key, with _built_at `stamp` ('stored': as it
+    is) and the columns in `replaced` set to SQL expressions."""
+    columns = {"_built_at": stamp, **replaced} if stamp != "stored" else replaced
+    replace = (
+        f"replace ({', '.join(f'{value} as {column}' for column, value in columns.items())})"
+        if columns
+        else ""
+    )
+    execute(
+        project,
+        f"""insert into {EVENTS}
+        select * {replace} from {EVENTS}
+        where event_key = (select event_key from {EVENTS} order by event_key limit 1 offset {rank})""",
+    )
+
+
+# A stamp after the newest recorded pass: the rows of a build that ran since.
+NEWER = f"(select max(passed_run_started_at) + interval 1 second from {PASSES})"
+
+
+def last_pass(project: Project, test_name: str) -> object:
+    ((stamp,),) = fetch(
+        project, f"select passed_run_started_at from {PASSES} where test_id like 'test.cdp.{test_name}.%'"
+    )
+    return stamp
+
+
+def test_a_build_records_a_pass_of_every_scoped_test(built: Project) -> None:
+    run_dbt(built, ["ls", "--resource-type", "test", "--quiet"], quiet=True)
+    expected = scoped_tests()
+    assert len(expected) > 40, "the big incremental models' tests are no longer scoped"
+    passes = fetch(built, f"select test_id, count(*) from {PASSES} group by test_id")
+    assert dict(passes) == dict.fromkeys(expected, 1)
+
+
+def test_a_scoped_key_test_checks_the_keys_of_new_rows_against_every_row(project: Project) -> None:
+    # A duplicate stored before the last pass is not looked at again...
+    insert_copy_of_event(project, 0, "stored")
+    assert only(outcomes(project, "unique"), UNIQUE_EVENT_KEY) == ("pass", 0)
+    # ...unless every row is asked for.
+    assert only(outcomes(project, "unique", *CHECK_ALL_ROWS), UNIQUE_EVENT_KEY) == ("fail", 1)
+    # A new row repeating the key of an old one is found; the older duplicate still is not.
+    insert_copy_of_event(project, 1, NEWER)
+    assert only(outcomes(project, "unique"), UNIQUE_EVENT_KEY) == ("fail", 1)
+
+
+def test_a_scoped_row_test_checks_the_rows_built_since_its_last_pass(project: Project) -> None:
+    insert_copy_of_event(project, 0, "stored", journey_stage="null", event_key="'old:1'")
+    insert_copy_of_event(project, 1, NEWER, journey_stage="null", event_key="'new:1'")
+    built_pass = last_pass(project, NOT_NULL_STAGE)
+    assert only(outcomes(project, "not_null"), NOT_NULL_STAGE) == ("fail", 1)
+    # A failed test records no pass: the next run checks the same rows again.
+    assert only(outcomes(project, "not_null"), NOT_NULL_STAGE) == ("fail", 1)
+    assert last_pass(project, NOT_NULL_STAGE) == built_pass
+    assert only(outcomes(project, "not_null", *CHECK_ALL_ROWS), NOT_NULL_STAGE) == ("fail", 2)
+    execute(project, f"delete from {EVENTS} where event_key = 'new:1'")
+    assert only(outcomes(project, "not_null"), NOT_NULL_STAGE) == ("pass", 0)
+    # The pass is recorded (one row per test): rows built after it are checked, not before.
+    assert last_pass(project, NOT_NULL_STAGE) > built_pass
+    insert_copy_of_event(project, 2, NEWER, journey_stage="null", event_key="'new:2'")
+    assert only(outcomes(project, "not_null"), NOT_NULL_STAGE) == ("fail", 1)
+
+
+def test_only_tests_of_rows_or_keys_can_be_scoped(tmp_path: Path) -> None:
+    """A relationships test checks rows against another table: a parent losing rows orphans
+    old children, so scoping it to new rows would miss them."""
+    test = {"unique_id": "test.cdp.orphans", "test_metadata": {"name": "relationships", "kwargs": {}}}
+    sql = f"{{{{ cdp_rows_built_since_last_pass(ref('customer_events'), {test!r}) }}}}"
+    result = run_dbt(
+        Project(PROJECT_ROOT, tmp_path / "cdp.duckdb"), ["--quiet", "compile", "--inline", sql], capture=True
+    )
+    assert not result.ok
+    assert "test.cdp.orphans" in result.output and "not relationships" in result.output
