@@ -1,4 +1,4 @@
-"""Data tests scoped to the rows built since they last passed
+"""Data tests scoped to the rows built (or, in staging, typed) since they last passed
 (macros/tests/rows_built_since_last_pass.sql): a key test checks the keys of new rows
 against every row, a row test checks new rows, a failed test checks the same rows again,
 and --vars cdp_data_tests_check_all_rows checks every row."""
@@ -16,11 +16,12 @@ from cdp.project import Project
 from .conftest import PROJECT_ROOT
 from .test_quality import copy_of, execute, fetch
 
-TOKEN = "__rows_built_since_last_pass__"
+TOKENS = ("__rows_built_since_last_pass__", "__rows_typed_since_last_pass__")
 PASSES = "main.cdp_data_test_passes"
 EVENTS = "customer.customer_events"
 UNIQUE_EVENT_KEY = "unique_customer_events_event_key"
 NOT_NULL_STAGE = "not_null_customer_events_journey_stage"
+UNIQUE_WEB_EVENT = "unique_stg_web__events_event_id"
 CHECK_ALL_ROWS = ["--vars", json.dumps({"cdp_data_tests_check_all_rows": True})]
 
 
@@ -30,18 +31,21 @@ def project(built: Project, tmp_path: Path) -> Project:
 
 
 def scoped_tests() -> set[str]:
-    """Unique ids of the tests configured with the token (from the last dbt invocation's manifest)."""
+    """Unique ids of the tests configured with a token (from the last dbt invocation's manifest)."""
     manifest = json.loads((PROJECT_ROOT / "target" / "manifest.json").read_text())
     return {
         node["unique_id"]
         for node in manifest["nodes"].values()
-        if node["resource_type"] == "test" and TOKEN in (node["config"].get("where") or "")
+        if node["resource_type"] == "test"
+        and any(token in (node["config"].get("where") or "") for token in TOKENS)
     }
 
 
-def outcomes(project: Project, test_name: str, *args: str) -> dict[str, tuple[str, int]]:
-    """dbt test of customer_events' test `test_name`: {unique_id: (status, failures)}."""
-    run_dbt(project, ["test", "--select", f"customer_events,test_name:{test_name}", *args], quiet=True)
+def outcomes(
+    project: Project, test_name: str, *args: str, model: str = "customer_events"
+) -> dict[str, tuple[str, int]]:
+    """dbt test of `model`'s test `test_name`: {unique_id: (status, failures)}."""
+    run_dbt(project, ["test", "--select", f"{model},test_name:{test_name}", *args], quiet=True)
     results = json.loads((PROJECT_ROOT / "target" / "run_results.json").read_text())["results"]
     return {result["unique_id"]: (result["status"], result["failures"]) for result in results}
 
@@ -64,7 +68,7 @@ def insert_copy_of_event(project: Project, rank: int, stamp: str, **replaced: st
         project,
         f"""insert into {EVENTS}
         select * {replace} from {EVENTS}
-        where event_key = (select event_key from {EVENTS} order by event_key limit 1 offset {rank})""",
+        where event_key = (select distinct event_key from {EVENTS} order by event_key limit 1 offset {rank})""",
     )
 
 
@@ -82,7 +86,7 @@ def last_pass(project: Project, test_name: str) -> object:
 def test_a_build_records_a_pass_of_every_scoped_test(built: Project) -> None:
     run_dbt(built, ["ls", "--resource-type", "test", "--quiet"], quiet=True)
     expected = scoped_tests()
-    assert len(expected) > 40, "the big incremental models' tests are no longer scoped"
+    assert len(expected) > 90, "the incremental models' and staging's tests are no longer scoped"
     passes = fetch(built, f"select test_id, count(*) from {PASSES} group by test_id")
     assert dict(passes) == dict.fromkeys(expected, 1)
 
@@ -96,6 +100,7 @@ def test_a_scoped_key_test_checks_the_keys_of_new_rows_against_every_row(project
     # A new row repeating the key of an old one is found; the older duplicate still is not.
     insert_copy_of_event(project, 1, NEWER)
     assert only(outcomes(project, "unique"), UNIQUE_EVENT_KEY) == ("fail", 1)
+    assert only(outcomes(project, "unique", *CHECK_ALL_ROWS), UNIQUE_EVENT_KEY) == ("fail", 2)
 
 
 def test_a_scoped_row_test_checks_the_rows_built_since_its_last_pass(project: Project) -> None:
@@ -113,6 +118,27 @@ def test_a_scoped_row_test_checks_the_rows_built_since_its_last_pass(project: Pr
     assert last_pass(project, NOT_NULL_STAGE) > built_pass
     insert_copy_of_event(project, 2, NEWER, journey_stage="null", event_key="'new:2'")
     assert only(outcomes(project, "not_null"), NOT_NULL_STAGE) == ("fail", 1)
+
+
+def test_staging_tests_are_scoped_by_the_typing_stamp(project: Project) -> None:
+    """Staging views carry `_typed_at` (a build types new raw rows and every row of the keys
+    they touch): their key tests check the keys typed since the last pass."""
+    base, accepted = "staging.base_web__events", "_quarantine_reason is null"
+
+    def type_again(rank: int, stamp: str) -> None:
+        execute(
+            project,
+            f"""insert into {base} select * {stamp} from {base}
+            where {accepted} and event_id = (select distinct event_id from {base} where {accepted}
+                order by event_id limit 1 offset {rank})""",
+        )
+
+    type_again(0, "")
+    assert only(outcomes(project, "unique", model="stg_web__events"), UNIQUE_WEB_EVENT) == ("pass", 0)
+    type_again(1, f"replace ({NEWER} as _typed_at)")
+    assert only(outcomes(project, "unique", model="stg_web__events"), UNIQUE_WEB_EVENT) == ("fail", 1)
+    checked_all = outcomes(project, "unique", *CHECK_ALL_ROWS, model="stg_web__events")
+    assert only(checked_all, UNIQUE_WEB_EVENT) == ("fail", 2)
 
 
 def test_only_tests_of_rows_or_keys_can_be_scoped(tmp_path: Path) -> None:

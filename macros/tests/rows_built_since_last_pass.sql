@@ -7,6 +7,9 @@
     - not_null, accepted_values, expression_is_true: the rows built since the test last passed;
     - unique, unique_combination: every row whose key occurs among those rows. Rows that were
       unique when the test passed stay unique unless a newer row repeats their key.
+    Staging views stamp the rows a build typed with `_typed_at` (macros/staging/quarantine.sql;
+    a build types the new raw rows and every row of the keys they touch): their tests use
+    `where: "__rows_typed_since_last_pass__"` the same way.
     A test passes on every row the first time (no pass on record), on --full-refresh and with
     --vars '{cdp_data_tests_check_all_rows: true}'. Passes are recorded by the on-run-end hook
     cdp_record_data_test_passes in <target schema>.cdp_data_test_passes. Tests of rows against
@@ -14,8 +17,17 @@
     This assumes runs on one warehouse do not overlap (a row written by a run that started
     before a passing test finished would count as checked). -#}
 
-{% macro cdp_rows_built_since_last_pass_token() -%}
-    {{ return('__rows_built_since_last_pass__') }}
+{#- The `where` tokens, each with the stamp column it scopes by. -#}
+{% macro cdp_scoped_test_stamps() -%}
+    {{ return({'__rows_built_since_last_pass__': '_built_at', '__rows_typed_since_last_pass__': '_typed_at'}) }}
+{%- endmacro %}
+
+{#- The token in a test's `where`, or none. -#}
+{% macro cdp_scoped_test_token(where) -%}
+    {%- for token in cdp_scoped_test_stamps() if token in (where or '') -%}
+        {{ return(token) }}
+    {%- endfor -%}
+    {{ return(none) }}
 {%- endmacro %}
 
 {#- Tests whose failures are rows of the tested model judged alone (scoped by stamp), and tests
@@ -28,24 +40,24 @@
     {{ return(['unique', 'unique_combination']) }}
 {%- endmacro %}
 
-{#- dbt's get_where_subquery (the `where` config) with the token above replaced; every other
+{#- dbt's get_where_subquery (the `where` config) with a token above replaced; every other
     `where` as dbt writes it. `model` is the test node here. -#}
 {% macro get_where_subquery(relation) -%}
     {%- set where = config.get('where', '') or '' -%}
-    {%- set token = cdp_rows_built_since_last_pass_token() -%}
-    {%- if token not in where -%}
+    {%- set token = cdp_scoped_test_token(where) -%}
+    {%- if token is none -%}
         {{ return(adapter.dispatch('get_where_subquery', 'dbt')(relation)) }}
     {%- endif -%}
-    {%- set condition = cdp_rows_built_since_last_pass(relation, model) -%}
+    {%- set condition = cdp_rows_built_since_last_pass(relation, model, cdp_scoped_test_stamps()[token]) -%}
     {{ return('(select * from ' ~ relation ~ ' as tested where ' ~ where | replace(token, condition) ~ ') dbt_subquery') }}
 {%- endmacro %}
 
-{#- The condition on `tested` (a row of `relation`) that scopes test node `test`. -#}
-{% macro cdp_rows_built_since_last_pass(relation, test) -%}
+{#- The condition on `tested` (a row of `relation`) that scopes test node `test` by column `stamp`. -#}
+{% macro cdp_rows_built_since_last_pass(relation, test, stamp='_built_at') -%}
     {%- set name = test.test_metadata.name -%}
     {%- if name not in cdp_scopable_row_tests() + cdp_scopable_key_tests() -%}
         {{ exceptions.raise_compiler_error(
-            "Test " ~ test.unique_id ~ ": where '" ~ cdp_rows_built_since_last_pass_token() ~ "' scopes only "
+            "Test " ~ test.unique_id ~ ": a where of " ~ cdp_scoped_test_stamps().keys() | join(' or ') ~ " scopes only "
             ~ (cdp_scopable_row_tests() + cdp_scopable_key_tests()) | join(', ') ~ " tests, not " ~ name
             ~ " (macros/tests/rows_built_since_last_pass.sql)") }}
     {%- endif -%}
@@ -53,7 +65,7 @@
     {%- if last_pass is none -%}
         {{ return('1 = 1') }}
     {%- endif -%}
-    {%- set built_since = '_built_at > cast(' ~ dbt.string_literal(last_pass) ~ ' as ' ~ dbt.type_timestamp() ~ ')' -%}
+    {%- set built_since = stamp ~ ' > cast(' ~ dbt.string_literal(last_pass) ~ ' as ' ~ dbt.type_timestamp() ~ ')' -%}
     {%- if name in cdp_scopable_row_tests() -%}
         {{ return('tested.' ~ built_since) }}
     {%- endif -%}
@@ -87,11 +99,10 @@
 
 {#- on-run-end hook: records this run's start for every scoped test that passed in it. -#}
 {% macro cdp_record_data_test_passes(results) -%}
-    {%- set token = cdp_rows_built_since_last_pass_token() -%}
     {%- set passed = [] -%}
     {%- for result in results
         if result.node.resource_type == 'test' and result.status == 'pass'
-            and token in (result.node.config.where or '') -%}
+            and cdp_scoped_test_token(result.node.config.where) is not none -%}
         {%- do passed.append(
             'select cast(' ~ dbt.string_literal(result.node.unique_id) ~ ' as ' ~ dbt.type_string() ~ ') as test_id, '
             ~ cdp_run_started_at() ~ ' as passed_run_started_at') -%}
