@@ -68,7 +68,9 @@ def insert_copy_of_event(project: Project, rank: int, stamp: str, **replaced: st
         project,
         f"""insert into {EVENTS}
         select * {replace} from {EVENTS}
-        where event_key = (select distinct event_key from {EVENTS} order by event_key limit 1 offset {rank})""",
+        where event_key = (
+            select distinct event_key from {EVENTS} order by event_key limit 1 offset {rank}
+        )""",
     )
 
 

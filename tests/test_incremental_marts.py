@@ -355,12 +355,14 @@ def test_a_source_staged_again_in_full_replaces_all_its_records(warehouses, tmp_
     assert identifier_rows(project) == identifier_rows(rebuilt)
 
 
+BLOCKLISTED = "identity.int_identity__blocklisted_identifiers"
 IDENTITY_MODELS = {  # model: (relation, stamps left out, row key)
     "int_identity__record_identifiers": (
         RECORD_IDENTIFIERS,
         "_loaded_at, _typed_at, _built_at",
         "source_table, record_id, identifier_type",
     ),
+    "int_identity__blocklisted_identifiers": (BLOCKLISTED, "_built_at", "identifier_key"),
     "int_identity__record_nodes": (
         "identity.int_identity__record_nodes",
         "_built_at",
@@ -461,6 +463,47 @@ def test_an_incremental_build_recomputes_only_the_verdicts_whose_inputs_changed(
     stamps = "usability_changed_at, _built_at"
     recomputed = f"select * exclude ({stamps}) from {VERDICTS} where records <> {TAMPERED_COUNT}"
     assert set(fetch(project, recomputed)) <= set(fetch(full, recomputed))
+
+
+def test_an_incremental_build_matches_only_the_identifiers_written_since_against_the_blocklist(
+    warehouses, deliveries: Deliveries, project_root: Path, tmp_path: Path
+) -> None:
+    """A stored row of an identifier no new record carries is not matched again (a planted
+    one stays); one of an identifier no record carries any more goes; the rest equals a full
+    rebuild's. A changed seed matches every identifier again."""
+    first, incremental, full = warehouses
+    # Carried before and after the second delivery, on no record that delivery rewrote.
+    ((untouched,),) = fetch(
+        incremental,
+        f"""select identifier_key from {RECORD_IDENTIFIERS}
+        where identifier_key not in (select identifier_key from {BLOCKLISTED})
+        group by identifier_key having max(_built_at) < (select max(_built_at) from {RECORD_IDENTIFIERS})
+        order by identifier_key limit 1""",
+    )
+    project = copy_of(first, tmp_path)
+    planted = f"""insert into {BLOCKLISTED}
+        select ?, 'email', 'planted', '{TAMPERED}', any_value(rules_digest), max(_built_at)
+        from {BLOCKLISTED}"""
+    with duckdb.connect(str(project.warehouse)) as con:
+        for key in (untouched, "email:gone@example.invalid"):
+            con.execute(planted, [key])
+        con.execute(
+            f"""insert into {RECORD_IDENTIFIERS}__removed
+            select 'crm_contacts', 'gone', 'email:gone@example.invalid', max(_built_at) + interval 1 second
+            from {BLOCKLISTED}"""
+        )
+    load_landing(deliveries.second, project.warehouse, raw_tables(project_root))
+    run_or_fail(project, "--select", "+int_identity__blocklisted_identifiers")
+    rows = dict(fetch(project, f"select identifier_key, reason from {BLOCKLISTED}"))
+    assert rows.pop(untouched) == TAMPERED
+    assert rows == dict(fetch(full, f"select identifier_key, reason from {BLOCKLISTED}"))
+    execute(
+        project, "insert into identity.identity_blocklist values ('phone', 'exact', '+10000000000', 'test')"
+    )
+    run_or_fail(project, "--select", "int_identity__blocklisted_identifiers")
+    assert fetch(project, f"select count(*) from {BLOCKLISTED} where identifier_key = '{untouched}'") == [
+        (0,)
+    ]
 
 
 def test_a_changed_same_person_group_recounts_identifiers_on_records_not_touched(

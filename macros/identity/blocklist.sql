@@ -48,3 +48,31 @@
         {{ cdp_regexp_like_expr(value_expr, rules_alias ~ '.pattern') }}
     {%- endif -%}
 {%- endmacro %}
+
+{#- Whether int_identity__blocklisted_identifiers matches every identifier again: the seed
+    changed (stored rules_digest differs from `rules_digest`, an expression), it holds no row
+    (nothing to compare the digest with), int_identity__record_identifiers was rebuilt in full
+    since (every row written after this model's newest), or its removal log is missing. -#}
+{% macro cdp_blocklist_match_all(rules_digest) -%}
+    {%- set record_identifiers = ref('int_identity__record_identifiers') -%}
+    {%- if load_relation(cdp_removal_log_relation(record_identifiers)) is none -%}
+        {{ return(true) }}
+    {%- endif -%}
+    {%- if 'rules_digest' not in adapter.get_columns_in_relation(this) | map(attribute='name') | map('lower') | list -%}
+        {{ exceptions.raise_compiler_error(
+            this ~ " was built as a table by an earlier version (no rules_digest column): run "
+            ~ "`cdp build --full-refresh` once to rebuild it incrementally") }}
+    {%- endif -%}
+    {%- set check -%}
+        select
+            case
+                when (select count(*) from {{ this }}) = 0 then 1
+                when (select count(*) from {{ this }} where rules_digest <> {{ rules_digest }}) > 0 then 1
+                when coalesce(
+                    (select min(_built_at) from {{ record_identifiers }}), {{ cdp_run_started_at() }}
+                ) > ({{ cdp_newest_stamp('_built_at') }}) then 1
+                else 0
+            end as everything
+    {%- endset -%}
+    {{ return(run_query(check).columns[0].values()[0] == 1) }}
+{%- endmacro %}
