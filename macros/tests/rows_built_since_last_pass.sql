@@ -93,8 +93,11 @@
     {{ return(found.columns[0].values()[0]) }}
 {%- endmacro %}
 
+{#- In the target's own schema, created by the hook where models only use custom schemas
+    (Postgres); Spark's target has no database. -#}
 {% macro cdp_data_test_passes_relation() -%}
-    {{ return(api.Relation.create(database=target.database, schema=target.schema, identifier='cdp_data_test_passes', type='table')) }}
+    {{ return(api.Relation.create(
+        database=target.database or none, schema=target.schema, identifier='cdp_data_test_passes', type='table')) }}
 {%- endmacro %}
 
 {#- on-run-end hook: records this run's start for every scoped test that passed in it. -#}
@@ -109,6 +112,7 @@
     {%- endfor -%}
     {%- if passed -%}
         {%- set passes = cdp_data_test_passes_relation() -%}
+        {%- do adapter.create_schema(passes) -%}
         {%- do cdp_append_rows(passes, passed | join(' union all ')) -%}
         {%- do cdp_prune_data_test_passes(passes) -%}
     {%- endif -%}
