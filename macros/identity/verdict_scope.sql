@@ -21,9 +21,7 @@
         select
             case
                 when (select count(*) from {{ this }} where rules_digest <> '{{ rules_digest }}') > 0 then 1
-                when coalesce(
-                    (select min(_built_at) from {{ record_identifiers }}), {{ cdp_run_started_at() }}
-                ) > {{ since }} then 1
+                when {{ cdp_rebuilt_in_full_since_this(record_identifiers) }} then 1
                 when (
                     select count(*) from {{ groups_log }}
                     where node_key is null and _reclustered_at > {{ since }}

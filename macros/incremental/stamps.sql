@@ -15,3 +15,10 @@
 {% macro cdp_newest_stamp(column) -%}
     select coalesce(max({{ column }}), cast('1900-01-01 00:00:00' as {{ dbt.type_timestamp() }})) from {{ this }}
 {%- endmacro %}
+
+{#- Condition: every row of `relation` (stamped `_built_at`) was written after the newest
+    `_built_at` {{ this }} holds, i.e. `relation` was rebuilt in full since (or is empty): a
+    model incremental on it must then recompute everything. -#}
+{% macro cdp_rebuilt_in_full_since_this(relation) -%}
+    coalesce((select min(_built_at) from {{ relation }}), {{ cdp_run_started_at() }}) > ({{ cdp_newest_stamp('_built_at') }})
+{%- endmacro %}
