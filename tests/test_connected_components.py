@@ -100,6 +100,55 @@ def test_incremental_run_reclusters_only_touched_components(graph: GraphProject)
 KEPT_TABLES = ["components", "components__edges", "components__runs"]
 
 
+# A model with candidate_edges: its edges flagged as candidates or not, and logged removals.
+CANDIDATE_MODEL = """{{ config(materialized='connected_components', candidate_edges=true, max_passes=40) }}
+select node_a, node_b, true as is_edge, is_candidate from graph_input.flagged_edges
+union all
+select node_a, node_b, false as is_edge, true as is_candidate from graph_input.removed_edges
+"""
+
+
+def set_flagged_edges(
+    graph: GraphProject,
+    edges: list[tuple[str, str]],
+    candidates: set[tuple[str, str]],
+    removed: list[tuple[str, str]],
+) -> None:
+    with duckdb.connect(str(graph.warehouse)) as con:
+        con.execute("create schema if not exists graph_input")
+        con.execute(
+            "create or replace table graph_input.flagged_edges"
+            " (node_a varchar, node_b varchar, is_candidate boolean)"
+        )
+        con.executemany(
+            "insert into graph_input.flagged_edges values (?, ?, ?)", [(*e, e in candidates) for e in edges]
+        )
+        con.execute("create or replace table graph_input.removed_edges (node_a varchar, node_b varchar)")
+        if removed:
+            con.executemany("insert into graph_input.removed_edges values (?, ?)", removed)
+
+
+def test_an_incremental_run_with_candidate_edges_compares_only_the_candidates(graph: GraphProject) -> None:
+    """With config candidate_edges, an incremental run looks only at the candidate edges: a
+    new one not flagged is not seen, a removed candidate goes unless it is still an edge; a
+    full run clusters every edge."""
+    (graph.root / "models" / "components.sql").write_text(CANDIDATE_MODEL)
+    set_flagged_edges(graph, [("a", "b"), ("c", "d"), ("e", "f")], set(), [])
+    graph.build()
+    assert graph.labels() == {"a": "a", "b": "a", "c": "c", "d": "c", "e": "e", "f": "e"}
+    # c-d removed, b-c and the nodes c and d added, a-b logged as removed yet still an edge,
+    # x-y added without the flag.
+    added = {("b", "c"), ("c", "c"), ("d", "d")}
+    edges = [("a", "b"), *sorted(added), ("e", "f"), ("x", "y")]
+    set_flagged_edges(graph, edges, added, [("c", "d"), ("a", "b")])
+    graph.build()
+    assert graph.last_run()[:2] == ("incremental", 4)  # a, b, c and d
+    assert graph.labels() == {"a": "a", "b": "a", "c": "a", "d": "d", "e": "e", "f": "e"}
+    assert graph.edge_state() == {("a", "b"), *added, ("e", "f")}
+    graph.build("--full-refresh")
+    assert graph.labels() == {"a": "a", "b": "a", "c": "a", "d": "d", "e": "e", "f": "e", "x": "x", "y": "x"}
+
+
 def test_a_run_logs_the_nodes_it_reclustered(graph: GraphProject) -> None:
     """With log_reclustered, an incremental run appends the nodes it re-clustered, those
     that left every component included; a full run leaves one row with a null node_key."""

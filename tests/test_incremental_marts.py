@@ -356,6 +356,7 @@ def test_a_source_staged_again_in_full_replaces_all_its_records(warehouses, tmp_
 
 
 BLOCKLISTED = "identity.int_identity__blocklisted_identifiers"
+COMPONENTS = "identity.int_identity__components"
 IDENTITY_MODELS = {  # model: (relation, stamps left out, row key)
     "int_identity__record_identifiers": (
         RECORD_IDENTIFIERS,
@@ -381,6 +382,7 @@ IDENTITY_MODELS = {  # model: (relation, stamps left out, row key)
         "_built_at, match_probability",
         "source_table, record_id, node_b, link_rule",
     ),
+    "int_identity__components": (COMPONENTS, "_clustered_at", "node_key"),
     "int_identity__node_clusters": ("identity.int_identity__node_clusters", "_built_at", "node_key"),
     "customer_records": ("identity.customer_records", "_built_at", "source_table, record_id"),
     "customer_identifiers": ("identity.customer_identifiers", "_built_at", "identifier_key"),
@@ -577,6 +579,55 @@ def test_an_incremental_build_rewrites_the_edges_of_the_touched_records_only(war
     assert changed, "the second delivery changed no record's edges: the test would prove nothing"
     assert changed <= rewritten
     assert len(rewritten) < len(after) / 2, "most records had their edges rewritten"
+
+
+def test_an_incremental_build_rewrites_only_the_probabilistic_edges_that_changed(
+    warehouses, tmp_path: Path
+) -> None:
+    """With no record ranked again, a build rewrites the edges of the left records whose
+    probabilistic pairs were rescored or dropped, and no other record's; the edges equal a
+    full rebuild's."""
+    _, incremental, _ = warehouses
+    edges, pairs = "identity.int_identity__edges", "identity.int_identity__probabilistic_pairs"
+    (tmp_path / "edited").mkdir()
+    project = copy_of(incremental, tmp_path / "edited")
+    rescored, dropped = fetch(
+        project,
+        f"""select distinct source_table, record_id from {edges}
+        where link_rule = 'probabilistic' order by 1, 2 limit 2""",
+    )
+    by_left = "where left_source_table = ? and left_record_id = ?"
+    with duckdb.connect(str(project.warehouse)) as con:
+        con.execute(f"update {pairs} set evidence = evidence || ' (rescored)' {by_left}", list(rescored))
+        con.execute(f"delete from {pairs} {by_left}", list(dropped))
+    run_or_fail(project, "--select", "int_identity__edges")
+    latest = f"select max(_built_at) from {edges}"
+    rewritten = set(
+        fetch(project, f"select distinct source_table, record_id from {edges} where _built_at = ({latest})")
+    )
+    # The dropped pair's record is left without rows if it had no other edge.
+    assert rescored in rewritten and rewritten <= {rescored, dropped}
+    rebuilt = copy_of(project, tmp_path)
+    run_or_fail(rebuilt, "--full-refresh", "--select", "int_identity__edges")
+    assert identity_rows(project, "int_identity__edges") == identity_rows(rebuilt, "int_identity__edges")
+
+
+def test_an_incremental_build_compares_only_the_edges_written_or_removed_since(
+    warehouses, deliveries: Deliveries, project_root: Path, tmp_path: Path
+) -> None:
+    """The components compare with their stored edges only the edges and record nodes
+    written since their last run and those the removal logs list: a planted stored edge no
+    input wrote or removed stays, and the components equal a full rebuild's."""
+    first, _, full = warehouses
+    project = copy_of(first, tmp_path)
+    execute(project, f"insert into {COMPONENTS}__edges values ('planted:a', 'planted:b')")
+    load_landing(deliveries.second, project.warehouse, raw_tables(project_root))
+    run_or_fail(project, "--select", "+int_identity__components")
+    state = f"select count(*) from {COMPONENTS}__edges where node_a = 'planted:a'"
+    assert fetch(project, state) == [(1,)]
+    assert identity_rows(project, "int_identity__components") == identity_rows(
+        full, "int_identity__components"
+    )
 
 
 def test_an_incremental_build_rewrites_the_changed_components_only(warehouses) -> None:

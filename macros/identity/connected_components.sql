@@ -17,6 +17,14 @@
     the edge state are changed in place (cdp_cc_store_changes), not written anew. Each run
     appends its figures (mode, nodes, edges, passes, seconds) to `<model>__runs`.
 
+    With config candidate_edges=true, the model's SQL selects two more columns, so an
+    incremental run need not compare every edge with the stored ones: `is_edge` (the row is
+    an edge of the graph now) and `is_candidate` (an edge whose presence may have changed
+    since the last run: written since, or removed since, then with is_edge false). Only the
+    candidates are looked up among the model's edges and the stored ones. The model finds
+    them from its inputs' stamps and removal logs after its own newest _clustered_at, and
+    selects every stored edge as a candidate when it cannot tell (int_identity__components).
+
     With config log_reclustered=true, each run also appends the nodes it re-clustered to
     `<model>__reclustered` (node_key, _reclustered_at), those that left every component
     included, which `_clustered_at` cannot tell; a full run empties it and leaves one row
@@ -28,23 +36,31 @@
     {%- set edges_state = cdp_cc_relation('edges') -%}
     {%- set previous_edges = adapter.get_relation(this.database, this.schema, edges_state.identifier) -%}
     {%- set max_passes = config.get('max_passes') or cdp_identity_config().get('max_passes', 40) -%}
-    {%- set incremental = existing is not none and previous_edges is not none
-        and not should_full_refresh() and config.get('incremental', true) -%}
+    {%- set incremental = cdp_cc_is_incremental() -%}
+    {%- set candidate_edges = config.get('candidate_edges', false) -%}
     {%- set started = modules.datetime.datetime.now() -%}
 
     {{ run_hooks(pre_hooks) }}
 
     {#- The model's edges, each once and without nulls. -#}
     {%- set model_edges_sql = "select distinct node_a, node_b from (" ~ sql
-        ~ ") as model_edges where node_a is not null and node_b is not null" -%}
+        ~ ") as model_edges where node_a is not null and node_b is not null"
+        ~ (" and is_edge" if candidate_edges else "") -%}
     {%- set current_edges = cdp_cc_relation('edges_next') -%}
     {%- set changed_edges = cdp_cc_relation('changed') -%}
     {%- set touched = cdp_cc_relation('touched') -%}
     {%- set touched_edges = cdp_cc_relation('scope_edges') -%}
     {%- set components = cdp_cc_relation('components') -%}
+    {%- set candidates = cdp_cc_relation('candidates') -%}
     {%- if incremental -%}
-        {#- One pass over the model's edges against the stored ones; nothing else reads them all. -#}
-        {%- do cdp_cc_create(changed_edges, cdp_cc_changed_edges_sql(model_edges_sql, previous_edges)) -%}
+        {#- The edges added and removed since: the candidates' (config candidate_edges), else
+            one pass over the model's edges against the stored ones. -#}
+        {%- if candidate_edges -%}
+            {%- do cdp_cc_create(candidates, cdp_cc_candidates_sql(sql)) -%}
+            {%- do cdp_cc_create(changed_edges, cdp_cc_changed_candidates_sql(sql, candidates, previous_edges)) -%}
+        {%- else -%}
+            {%- do cdp_cc_create(changed_edges, cdp_cc_changed_edges_sql(model_edges_sql, previous_edges)) -%}
+        {%- endif -%}
         {%- do cdp_cc_create(touched, cdp_cc_touched_nodes_sql(changed_edges, target_relation)) -%}
         {%- do cdp_cc_create(touched_edges, cdp_cc_touched_edges_sql(previous_edges, changed_edges, touched)) -%}
         {%- set figures = cdp_cc_run(touched_edges, components, max_passes) -%}
@@ -64,7 +80,7 @@
         {%- do adapter.rename_relation(current_edges, edges_state) -%}
         {%- do cdp_cc_log_reclustered(none) -%}
     {%- endif -%}
-    {%- for leftover in [changed_edges, touched_edges, touched, components, current_edges] -%}
+    {%- for leftover in [candidates, changed_edges, touched_edges, touched, components, current_edges] -%}
         {%- do adapter.drop_relation(leftover) -%}
     {%- endfor -%}
 
@@ -113,6 +129,55 @@
             model_edges.node_a = stored.node_a
             and model_edges.node_b = stored.node_b
     where model_edges.node_a is null or stored.node_a is null
+{% endmacro %}
+
+{#- The candidates of a model with candidate_edges (each once), then those that changed:
+    only they are looked up among the model's edges and the stored ones. Two statements, so
+    the model's edges are scanned, not materialized, for the lookup. -#}
+{% macro cdp_cc_candidates_sql(model_sql) %}
+    select distinct node_a, node_b
+    from ({{ model_sql }}) as model_rows
+    where is_candidate and node_a is not null and node_b is not null
+{% endmacro %}
+
+{% macro cdp_cc_changed_candidates_sql(model_sql, candidates, edges_state) %}
+    with current_candidates as (
+        select distinct model_rows.node_a, model_rows.node_b
+        from ({{ model_sql }}) as model_rows
+        inner join {{ candidates }} as candidates
+            on
+                model_rows.node_a = candidates.node_a
+                and model_rows.node_b = candidates.node_b
+        where model_rows.is_edge
+    )
+
+    select
+        candidates.node_a,
+        candidates.node_b,
+        current_candidates.node_a is null as is_removed
+    from {{ candidates }} as candidates
+    left join current_candidates
+        on
+            candidates.node_a = current_candidates.node_a
+            and candidates.node_b = current_candidates.node_b
+    left join {{ edges_state }} as stored
+        on
+            candidates.node_a = stored.node_a
+            and candidates.node_b = stored.node_b
+    where (current_candidates.node_a is null) <> (stored.node_a is null)
+{% endmacro %}
+
+{#- Whether this run of a connected_components model is incremental: its table and edge state
+    exist, no --full-refresh, and config incremental is not false. For the model's SQL too
+    (rendered just before the materialization runs). -#}
+{% macro cdp_cc_is_incremental() %}
+    {%- if not execute -%}
+        {{ return(false) }}
+    {%- endif -%}
+    {%- set existing = adapter.get_relation(this.database, this.schema, this.identifier) -%}
+    {%- set state = adapter.get_relation(this.database, this.schema, cdp_cc_relation('edges').identifier) -%}
+    {{ return(existing is not none and state is not none
+        and not should_full_refresh() and config.get('incremental', true)) }}
 {% endmacro %}
 
 {#- Nodes to re-cluster: endpoints of added or removed edges, plus every node of the

@@ -1,16 +1,75 @@
-{{ config(materialized='connected_components') }}
+{{ config(materialized='connected_components', candidate_edges=true) }}
 
 {#- Connected components of the guarded identity graph (macros/identity/connected_components.sql):
     its edges, and every record node declared (node_a = node_b), so that a node without
     neighbours is a component too. No `distinct` here: the materialization deduplicates the
-    edges once. -#}
+    edges once.
 
+    Candidate edges (config candidate_edges): an incremental run compares with the stored
+    edges only the rows written since the last clustering (_built_at of the edges and the
+    record nodes, after this model's newest _clustered_at) and those their removal logs say
+    were replaced or deleted since. When an input was rebuilt in full since (or is empty), or
+    its removal log is missing, every stored edge is a candidate too: what left it is not
+    logged. -#}
+{%- set incremental = cdp_cc_is_incremental() %}
+{%- set edges = ref('int_identity__edges') %}
+{%- set record_nodes = ref('int_identity__record_nodes') %}
+{%- set removed_edges = load_relation(cdp_removal_log_relation(edges)) if incremental %}
+{%- set removed_nodes = load_relation(cdp_removal_log_relation(record_nodes)) if incremental %}
+{%- set written_since = '_built_at > (select since from last_clustering)' if incremental else 'true' %}
+
+{%- if incremental %}
+with last_clustering as (
+    select ({{ cdp_newest_stamp('_clustered_at') }}) as since
+)
+
+{% endif %}
 select
     node_a,
-    node_b
-from {{ ref('int_identity__edges') }}
+    node_b,
+    true as is_edge,
+    {{ written_since }} as is_candidate
+from {{ edges }}
 union all
 select
     node_key as node_a,
-    node_key as node_b
-from {{ ref('int_identity__record_nodes') }}
+    node_key as node_b,
+    true as is_edge,
+    {{ written_since }} as is_candidate
+from {{ record_nodes }}
+{%- if incremental %}
+{%- if removed_edges is not none %}
+union all
+select
+    node_a,
+    node_b,
+    false as is_edge,
+    true as is_candidate
+from {{ removed_edges }}
+where _removed_at > (select since from last_clustering)
+{%- endif %}
+{%- if removed_nodes is not none %}
+union all
+select
+    node_key as node_a,
+    node_key as node_b,
+    false as is_edge,
+    true as is_candidate
+from {{ removed_nodes }}
+where _removed_at > (select since from last_clustering)
+{%- endif %}
+union all
+select
+    node_a,
+    node_b,
+    false as is_edge,
+    true as is_candidate
+from {{ cdp_cc_relation('edges') }}
+{%- if removed_edges is not none and removed_nodes is not none %}
+where
+    coalesce((select min(_built_at) from {{ edges }}), {{ cdp_run_started_at() }})
+    > (select since from last_clustering)
+    or coalesce((select min(_built_at) from {{ record_nodes }}), {{ cdp_run_started_at() }})
+    > (select since from last_clustering)
+{%- endif %}
+{%- endif %}

@@ -10,11 +10,16 @@
     record was typed again or one of its identifiers became usable or stopped being so, so a
     build without --full-refresh ranks those records only (cdp_records_typed_since, and the
     verdicts' usability_changed_at after this model's newest _built_at). Each touched record
-    also comes as a row with a null node_key, which deletes a record gone from staging. -#}
+    also comes as a row with a null node_key, which deletes a record gone from staging. The
+    rows a build replaces go to int_identity__record_nodes__removed (removal_log), for
+    int_identity__components. -#}
 {{ config(
     materialized='incremental',
     incremental_strategy='replace_records',
     unique_key=['source_table', 'record_id', 'node_key'],
+    removal_log=['node_key'],
+    pre_hook="{{ cdp_drop_removal_log() }}",
+    post_hook="{{ cdp_create_removal_log() }}",
     on_schema_change='fail',
 ) }}
 {{ cdp_depends_on_identity_sources() }}
