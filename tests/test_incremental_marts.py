@@ -32,10 +32,11 @@ MARTS = {  # model: (relation, row key, columns compared)
     "customer_360": ("customer.customer_360", "customer_id", "* exclude (_built_at)"),
     "int_customer__consent": ("customer.int_customer__consent", "customer_id", "* exclude (_built_at)"),
 }
-# customer_identifiers too: an identity mart incremental by identifier (customer_360 reads it).
+# customer_identifiers too: an identity mart incremental by identifier (customer_360 reads it);
+# and identity_edge_audit, incremental by record.
 SELECTION = [
     "--select",
-    " ".join(f"+{model}" for model in [*MARTS, "customer_identifiers"]),
+    " ".join(f"+{model}" for model in [*MARTS, "customer_identifiers", "identity_edge_audit"]),
     "--indirect-selection",
     "cautious",
 ]
@@ -357,6 +358,7 @@ def test_a_source_staged_again_in_full_replaces_all_its_records(warehouses, tmp_
 
 BLOCKLISTED = "identity.int_identity__blocklisted_identifiers"
 COMPONENTS = "identity.int_identity__components"
+AUDIT = "identity.identity_edge_audit"
 IDENTITY_MODELS = {  # model: (relation, stamps left out, row key)
     "int_identity__record_identifiers": (
         RECORD_IDENTIFIERS,
@@ -386,6 +388,8 @@ IDENTITY_MODELS = {  # model: (relation, stamps left out, row key)
     "int_identity__node_clusters": ("identity.int_identity__node_clusters", "_built_at", "node_key"),
     "customer_records": ("identity.customer_records", "_built_at", "source_table, record_id"),
     "customer_identifiers": ("identity.customer_identifiers", "_built_at", "identifier_key"),
+    # Without the probability, as the edges.
+    "identity_edge_audit": (AUDIT, "_built_at, match_probability", "source_table, record_id, guard, node_b"),
 }
 
 
@@ -610,6 +614,32 @@ def test_an_incremental_build_rewrites_only_the_probabilistic_edges_that_changed
     rebuilt = copy_of(project, tmp_path)
     run_or_fail(rebuilt, "--full-refresh", "--select", "int_identity__edges")
     assert identity_rows(project, "int_identity__edges") == identity_rows(rebuilt, "int_identity__edges")
+
+
+def test_the_edge_audit_rewrites_only_the_records_whose_inputs_changed(warehouses, tmp_path: Path) -> None:
+    """With nothing changed since, a build of identity_edge_audit rewrites only the records
+    with a cluster-cap cut (recomputed on every build): a planted reason on another stays."""
+    _, incremental, _ = warehouses
+    (tmp_path / "edited").mkdir()
+    project = copy_of(incremental, tmp_path / "edited")
+    capped = f"select source_table, record_id from {AUDIT} where guard = 'cluster_cap'"
+    (planted,) = fetch(
+        project,
+        f"""select source_table, record_id from {AUDIT}
+        where guard = 'max_partners' and (source_table, record_id) not in ({capped})
+        order by 1, 2 limit 1""",
+    )
+    by_record = "where source_table = ? and record_id = ?"
+    ((before,),) = fetch(project, f"select max(_built_at) from {AUDIT}")
+    with duckdb.connect(str(project.warehouse)) as con:
+        con.execute(f"update {AUDIT} set reason = '{TAMPERED}' {by_record}", list(planted))
+    run_or_fail(project, "--select", "identity_edge_audit")
+    with duckdb.connect(str(project.warehouse), read_only=True) as con:
+        rewritten = con.execute(f"select source_table, record_id from {AUDIT} where _built_at > ?", [before])
+        rewritten = set(rewritten.fetchall())
+        reasons = con.execute(f"select distinct reason from {AUDIT} {by_record}", list(planted)).fetchall()
+    assert rewritten <= set(fetch(project, capped))
+    assert reasons == [(TAMPERED,)]
 
 
 def test_an_incremental_build_compares_only_the_edges_written_or_removed_since(

@@ -14,8 +14,8 @@
 {%- set incremental = cdp_cc_is_incremental() %}
 {%- set edges = ref('int_identity__edges') %}
 {%- set record_nodes = ref('int_identity__record_nodes') %}
-{%- set removed_edges = load_relation(cdp_removal_log_relation(edges)) if incremental %}
-{%- set removed_nodes = load_relation(cdp_removal_log_relation(record_nodes)) if incremental %}
+{%- set removed_edges = load_relation(cdp_removal_log_relation(edges)) if incremental else none %}
+{%- set removed_nodes = load_relation(cdp_removal_log_relation(record_nodes)) if incremental else none %}
 {%- set written_since = '_built_at > (select since from last_clustering)' if incremental else 'true' %}
 
 {%- if incremental %}

@@ -1,8 +1,104 @@
 {#- Every link a guard cut, and why: blocklisted or shared identifiers (per record) and
     links cut by the cluster cap; and every probabilistic link made, with its score. Nothing
-    the graph does beyond "two identifiers on one record" is invisible. -#}
+    the graph does beyond "two identifiers on one record" is invisible.
 
-with guarded_identifiers as (
+    Incremental by record (strategy replace_records): a record's rows change only when its
+    node or identifiers changed (int_identity__record_nodes ranked it, or deleted it, since
+    this model's newest _built_at), a verdict on one of its identifiers was rewritten (a new
+    guard or reason), its probabilistic edges were written or removed since, or it has a
+    link the cluster cap cuts now or cut before (few: every such record is rewritten). A
+    full rebuild of the record nodes or the edges since (their removal logs then start
+    empty) rewrites every record. Each touched record also comes as a row with a null
+    node_b, which deletes its stored rows and is not stored. -#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='replace_records',
+    unique_key=['source_table', 'record_id', 'guard', 'node_b'],
+    on_schema_change='fail',
+) }}
+{%- set record_nodes = ref('int_identity__record_nodes') %}
+{%- set edges = ref('int_identity__edges') %}
+{%- set removed_nodes = load_relation(cdp_removal_log_relation(record_nodes)) if is_incremental() else none %}
+{%- set removed_edges = load_relation(cdp_removal_log_relation(edges)) if is_incremental() else none %}
+{#- Every record: an input rebuilt in full since, or a removal log missing (not yet seen). -#}
+{%- set every_record -%}
+    {%- if removed_nodes is none or removed_edges is none -%}
+        true
+    {%- else -%}
+        {{ cdp_rebuilt_in_full_since_this(record_nodes) }} or {{ cdp_rebuilt_in_full_since_this(edges) }}
+    {%- endif -%}
+{%- endset %}
+
+with
+{% if is_incremental() %}
+    {{ cdp_watermark_cte('_built_at') }}
+
+    touched as (
+        select distinct
+            touched_records.source_table,
+            touched_records.record_id
+        from (
+            {{ cdp_records_ranked_since() }}
+            {%- if removed_nodes is not none %}
+            union all
+            select
+                source_table,
+                record_id
+            from {{ removed_nodes }}
+            where _removed_at > (select watermark.since from watermark)
+            {%- endif %}
+            union all
+            select
+                record_identifiers.source_table,
+                record_identifiers.record_id
+            from {{ ref('int_identity__record_identifiers') }} as record_identifiers
+            inner join {{ ref('int_identity__identifier_verdicts') }} as verdicts
+                on record_identifiers.identifier_key = verdicts.identifier_key
+            where verdicts._built_at > (select watermark.since from watermark)
+            union all
+            select
+                source_table,
+                record_id
+            from {{ edges }}
+            where link_rule = 'probabilistic' and _built_at > (select watermark.since from watermark)
+            {%- if removed_edges is not none %}
+            union all
+            select
+                source_table,
+                record_id
+            from {{ removed_edges }}
+            where _removed_at > (select watermark.since from watermark)
+            {%- endif %}
+            union all
+            select
+                source_table,
+                record_id
+            from {{ ref('int_identity__capped_edges') }}
+            where is_cut
+            union all
+            select
+                source_table,
+                record_id
+            from {{ this }}
+            where guard = 'cluster_cap'
+            union all
+            -- an input rebuilt in full since: every record, stored or current
+            select
+                source_table,
+                record_id
+            from {{ this }}
+            where {{ every_record }}
+            union all
+            select
+                source_table,
+                record_id
+            from {{ record_nodes }}
+            where {{ every_record }}
+        ) as touched_records
+    ),
+{% endif %}
+
+guarded_identifiers as (
     select
         record_identifiers.source_table,
         record_identifiers.record_id,
@@ -13,43 +109,68 @@ with guarded_identifiers as (
     inner join {{ ref('int_identity__identifier_verdicts') }} as verdicts
         on record_identifiers.identifier_key = verdicts.identifier_key
     where not verdicts.is_usable
+),
+
+audit_rows as (
+    select
+        guarded_identifiers.source_table,
+        guarded_identifiers.record_id,
+        record_nodes.node_key as node_a,
+        guarded_identifiers.identifier_key as node_b,
+        cast('cut' as {{ dbt.type_string() }}) as decision,
+        guarded_identifiers.guard,
+        guarded_identifiers.guard_reason as reason,
+        cast(null as {{ cdp_type_double() }}) as match_probability
+    from guarded_identifiers
+    inner join {{ record_nodes }} as record_nodes
+        on
+            guarded_identifiers.source_table = record_nodes.source_table
+            and guarded_identifiers.record_id = record_nodes.record_id
+    union all
+    select
+        source_table,
+        record_id,
+        node_a,
+        node_b,
+        cast('cut' as {{ dbt.type_string() }}) as decision,
+        cast('cluster_cap' as {{ dbt.type_string() }}) as guard,
+        cap_reason as reason,
+        cast(null as {{ cdp_type_double() }}) as match_probability
+    from {{ ref('int_identity__capped_edges') }}
+    where is_cut
+    union all
+    select
+        source_table,
+        record_id,
+        node_a,
+        node_b,
+        cast('linked' as {{ dbt.type_string() }}) as decision,
+        cast('probabilistic' as {{ dbt.type_string() }}) as guard,
+        evidence as reason,
+        cast(match_probability as {{ cdp_type_double() }}) as match_probability
+    from {{ edges }}
+    where link_rule = 'probabilistic'
 )
 
 select
-    guarded_identifiers.source_table,
-    guarded_identifiers.record_id,
-    record_nodes.node_key as node_a,
-    guarded_identifiers.identifier_key as node_b,
-    cast('cut' as {{ dbt.type_string() }}) as decision,
-    guarded_identifiers.guard,
-    guarded_identifiers.guard_reason as reason,
-    cast(null as {{ cdp_type_double() }}) as match_probability
-from guarded_identifiers
-inner join {{ ref('int_identity__record_nodes') }} as record_nodes
+    audit_rows.*,
+    {{ cdp_run_started_at() }} as _built_at
+from audit_rows
+{%- if is_incremental() %}
+inner join touched
     on
-        guarded_identifiers.source_table = record_nodes.source_table
-        and guarded_identifiers.record_id = record_nodes.record_id
+        audit_rows.source_table = touched.source_table
+        and audit_rows.record_id = touched.record_id
 union all
 select
-    source_table,
-    record_id,
-    node_a,
-    node_b,
-    cast('cut' as {{ dbt.type_string() }}) as decision,
-    cast('cluster_cap' as {{ dbt.type_string() }}) as guard,
-    cap_reason as reason,
-    cast(null as {{ cdp_type_double() }}) as match_probability
-from {{ ref('int_identity__capped_edges') }}
-where is_cut
-union all
-select
-    source_table,
-    record_id,
-    node_a,
-    node_b,
-    cast('linked' as {{ dbt.type_string() }}) as decision,
-    cast('probabilistic' as {{ dbt.type_string() }}) as guard,
-    evidence as reason,
-    cast(match_probability as {{ cdp_type_double() }}) as match_probability
-from {{ ref('int_identity__edges') }}
-where link_rule = 'probabilistic'
+    touched.source_table,
+    touched.record_id,
+    cast(null as {{ dbt.type_string() }}) as node_a,
+    cast(null as {{ dbt.type_string() }}) as node_b,
+    cast(null as {{ dbt.type_string() }}) as decision,
+    cast(null as {{ dbt.type_string() }}) as guard,
+    cast(null as {{ dbt.type_string() }}) as reason,
+    cast(null as {{ cdp_type_double() }}) as match_probability,
+    cast(null as {{ dbt.type_timestamp() }}) as _built_at
+from touched
+{%- endif %}
