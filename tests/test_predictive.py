@@ -358,8 +358,13 @@ def test_fit_stops_at_the_limit_when_everyone_drops_out_alike() -> None:
     big_t = rng.uniform(10, 150, n)
     x, t_x = _simulate_bgnbd(rng, rng.gamma(0.8, 1 / 20, n), np.full(n, 0.05), big_t)
     fitted = bgnbd.fit(x, t_x, big_t)
-    assert fitted.a + fitted.b > 1_000
-    assert fitted.a / (fitted.a + fitted.b) == pytest.approx(0.05, rel=0.2)
+    mean = fitted.a / (fitted.a + fitted.b)
+    assert mean == pytest.approx(0.05, rel=0.2)
+    # Next to no spread of drop-out probabilities (the Beta's standard deviation), not a + b
+    # past a fixed size: the likelihood is so flat along a/(a+b) that where the optimiser
+    # stops depends on the machine's rounding (a + b was 597 on one, over 1,000 on others).
+    spread = np.sqrt(fitted.a * fitted.b / ((fitted.a + fitted.b) ** 2 * (fitted.a + fitted.b + 1)))
+    assert spread < 0.3 * mean, fitted
     alive = bgnbd.probability_alive(fitted, x, t_x, big_t)
     assert np.all((alive > 0) & (alive <= 1))
 
