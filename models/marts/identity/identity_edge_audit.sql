@@ -152,8 +152,16 @@ audit_rows as (
     where link_rule = 'probabilistic'
 )
 
+-- Cast as the contract says: on Postgres an incremental build compares the types.
 select
-    audit_rows.*,
+    cast(audit_rows.source_table as {{ cdp_type_varchar() }}) as source_table,
+    cast(audit_rows.record_id as {{ cdp_type_varchar() }}) as record_id,
+    cast(audit_rows.node_a as {{ cdp_type_varchar() }}) as node_a,
+    cast(audit_rows.node_b as {{ cdp_type_varchar() }}) as node_b,
+    cast(audit_rows.decision as {{ cdp_type_varchar() }}) as decision,
+    cast(audit_rows.guard as {{ cdp_type_varchar() }}) as guard,
+    cast(audit_rows.reason as {{ cdp_type_varchar() }}) as reason,
+    cast(audit_rows.match_probability as {{ cdp_type_double() }}) as match_probability,
     {{ cdp_run_started_at() }} as _built_at
 from audit_rows
 {%- if is_incremental() %}
@@ -163,13 +171,13 @@ inner join touched
         and audit_rows.record_id = touched.record_id
 union all
 select
-    touched.source_table,
-    touched.record_id,
-    cast(null as {{ dbt.type_string() }}) as node_a,
-    cast(null as {{ dbt.type_string() }}) as node_b,
-    cast(null as {{ dbt.type_string() }}) as decision,
-    cast(null as {{ dbt.type_string() }}) as guard,
-    cast(null as {{ dbt.type_string() }}) as reason,
+    cast(touched.source_table as {{ cdp_type_varchar() }}) as source_table,
+    cast(touched.record_id as {{ cdp_type_varchar() }}) as record_id,
+    cast(null as {{ cdp_type_varchar() }}) as node_a,
+    cast(null as {{ cdp_type_varchar() }}) as node_b,
+    cast(null as {{ cdp_type_varchar() }}) as decision,
+    cast(null as {{ cdp_type_varchar() }}) as guard,
+    cast(null as {{ cdp_type_varchar() }}) as reason,
     cast(null as {{ cdp_type_double() }}) as match_probability,
     cast(null as {{ dbt.type_timestamp() }}) as _built_at
 from touched
