@@ -17,8 +17,9 @@
 {%- endmacro %}
 
 {#- Condition: every row of `relation` (stamped `_built_at`) was written after the newest
-    `_built_at` {{ this }} holds, i.e. `relation` was rebuilt in full since (or is empty): a
-    model incremental on it must then recompute everything. -#}
-{% macro cdp_rebuilt_in_full_since_this(relation) -%}
-    coalesce((select min(_built_at) from {{ relation }}), {{ cdp_run_started_at() }}) > ({{ cdp_newest_stamp('_built_at') }})
+    `stamp` {{ this }} holds (`_built_at`; `_clustered_at` for int_identity__components), i.e.
+    `relation` was rebuilt in full since (or is empty): a model incremental on it must then
+    recompute everything. -#}
+{% macro cdp_rebuilt_in_full_since_this(relation, stamp='_built_at') -%}
+    coalesce((select min(_built_at) from {{ relation }}), {{ cdp_run_started_at() }}) > ({{ cdp_newest_stamp(stamp) }})
 {%- endmacro %}

@@ -67,9 +67,7 @@ select
 from {{ cdp_cc_relation('edges') }}
 {%- if removed_edges is not none and removed_nodes is not none %}
 where
-    coalesce((select min(_built_at) from {{ edges }}), {{ cdp_run_started_at() }})
-    > (select since from last_clustering)
-    or coalesce((select min(_built_at) from {{ record_nodes }}), {{ cdp_run_started_at() }})
-    > (select since from last_clustering)
+    {{ cdp_rebuilt_in_full_since_this(edges, '_clustered_at') }}
+    or {{ cdp_rebuilt_in_full_since_this(record_nodes, '_clustered_at') }}
 {%- endif %}
 {%- endif %}

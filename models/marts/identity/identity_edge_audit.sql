@@ -76,19 +76,14 @@ with
             from {{ ref('int_identity__capped_edges') }}
             where is_cut
             union all
+            -- the stored cluster-cap records; every stored record after an input's full rebuild
             select
                 source_table,
                 record_id
             from {{ this }}
-            where guard = 'cluster_cap'
+            where guard = 'cluster_cap' or ({{ every_record }})
             union all
-            -- an input rebuilt in full since: every record, stored or current
-            select
-                source_table,
-                record_id
-            from {{ this }}
-            where {{ every_record }}
-            union all
+            -- every current record after an input's full rebuild
             select
                 source_table,
                 record_id
