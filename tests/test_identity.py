@@ -201,27 +201,37 @@ def test_ids_are_stable_across_appended_data_and_full_rebuilds(hand_made, tmp_pa
         assert con.execute("select count(*) from identity.customer_id_history").fetchall() == [(1,)]
 
 
-def test_a_config_mistake_fails_with_the_key_named(tmp_path: Path) -> None:
-    sources = [
-        {
-            "model": "stg_crm__contacts",
-            "source_table": "crm_contacts",
-            "record_id": "contact_id",
-            "observed_at": "created_at",
-            "identifiers": {"emial": "email_canonical"},
-        }
-    ]
+@pytest.mark.parametrize(
+    ("mistake", "message"),
+    [
+        (
+            {"identifiers": {"emial": "email_canonical"}},
+            "cdp_identity.sources[0] (stg_crm__contacts).identifiers:"
+            " `emial` is not a declared identifier type",
+        ),
+        (
+            {"source_table": "crm|contacts"},
+            "cdp_identity.sources[0] (stg_crm__contacts).source_table: must be a plain name"
+            " (letters, digits and _), got 'crm|contacts'",
+        ),
+    ],
+)
+def test_a_config_mistake_fails_with_the_key_named(tmp_path: Path, mistake: dict, message: str) -> None:
+    source = {
+        "model": "stg_crm__contacts",
+        "source_table": "crm_contacts",
+        "record_id": "contact_id",
+        "observed_at": "created_at",
+        "identifiers": {"email": "email_canonical"},
+    }
     args = ["compile", "--select", "int_identity__record_identifiers"]
     result = run_dbt(
         Project(PROJECT_ROOT, tmp_path / "wh.duckdb"),
-        [*args, "--vars", identity_vars(PROJECT_ROOT, sources=sources)],
+        [*args, "--vars", identity_vars(PROJECT_ROOT, sources=[{**source, **mistake}])],
         capture=True,
     )
     assert result.returncode != 0
-    assert (
-        "cdp_identity.sources[0] (stg_crm__contacts).identifiers: `emial` is not a declared identifier type"
-        in result.output
-    )
+    assert message in result.output
 
 
 @pytest.mark.parametrize(

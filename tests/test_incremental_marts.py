@@ -495,7 +495,8 @@ def test_an_incremental_build_matches_only_the_identifiers_written_since_against
             con.execute(planted, [key])
         con.execute(
             f"""insert into {RECORD_IDENTIFIERS}__removed
-            select 'crm_contacts', 'gone', 'email:gone@example.invalid', max(_built_at) + interval 1 second
+                (record_key, source_table, record_id, identifier_key, _removed_at)
+            select 1, 'crm_contacts', 'gone', 'email:gone@example.invalid', max(_built_at) + interval 1 second
             from {BLOCKLISTED}"""
         )
     load_landing(deliveries.second, project.warehouse, raw_tables(project_root))

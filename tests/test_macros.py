@@ -225,3 +225,28 @@ def test_hash_int_spans_40_bits(tmp_path: Path) -> None:
     with duckdb.connect() as con:
         low, high = con.execute(compile_inline(hashes, tmp_path / "x.duckdb")).fetchone()
     assert 0 <= low < 2**20 and 2**39 < high < 2**40
+
+
+def test_record_key_is_a_stable_non_negative_bigint_per_record(tmp_path: Path) -> None:
+    """cdp_record_key: the same record gives the same key in every build (md5, not the
+    engine's hash(), which an upgrade may change; the value is pinned), keys fit a signed
+    bigint, and 200,000 records of two sources get 200,000 keys."""
+    keys = """
+        select {{ cdp_record_key('source_table', 'record_id') }} as record_key
+        from (
+            select s.source_table, cast(i as varchar) as record_id
+            from range(100000) as t (i)
+            cross join (values ('crm_contacts'), ('shop_customers')) as s (source_table)
+        ) as records
+    """
+    pinned = "select {{ cdp_record_key(\"'crm_contacts'\", \"'c1'\") }}"
+    with duckdb.connect() as con:
+        compiled = compile_inline(keys, tmp_path / "x.duckdb")
+        summary = (
+            "select typeof(any_value(record_key)), min(record_key), count(distinct record_key)"
+            f" from ({compiled})"
+        )
+        key_type, lowest, distinct = con.execute(summary).fetchone()
+        (value,) = con.execute(compile_inline(pinned, tmp_path / "x.duckdb")).fetchone()
+    assert key_type == "BIGINT" and lowest >= 0 and distinct == 200_000
+    assert value == 391944024918766249

@@ -48,6 +48,11 @@
                 {{ exceptions.raise_compiler_error(where ~ "." ~ key ~ ": required (a model or column name)") }}
             {%- endif -%}
         {%- endfor -%}
+        {#- It is written into SQL as a literal and is the first part of cdp_record_key's text
+            (source_table|record_id): a plain name keeps both unambiguous. -#}
+        {%- if not modules.re.match('^[A-Za-z_][A-Za-z0-9_]*$', source.source_table) -%}
+            {{ exceptions.raise_compiler_error(where ~ " (" ~ source.model ~ ").source_table: must be a plain name (letters, digits and _), got '" ~ source.source_table ~ "'") }}
+        {%- endif -%}
         {%- if source.get('identifiers') is not mapping or source.identifiers | length == 0 -%}
             {{ exceptions.raise_compiler_error(where ~ " (" ~ source.model ~ ").identifiers: must map identifier types to columns") }}
         {%- endif -%}

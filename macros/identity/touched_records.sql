@@ -54,32 +54,43 @@
 {#- CTEs of a model incremental by record, called as a block: `watermark` (the newest
     `stamp_column` {{ this }} holds) and `touched`, the distinct records typed since
     (cdp_records_typed_since) and those the block selects (source_table, record_id; it may
-    read `watermark`). Ends with a comma. -#}
+    read `watermark`), with their record_key (cdp_record_key). Ends with a comma. -#}
 {% macro cdp_touched_records_ctes(stamp_column) -%}
     {{ cdp_watermark_cte(stamp_column) }}
 
     touched as (
-        select distinct
+        select
             touched_records.source_table,
-            touched_records.record_id
+            touched_records.record_id,
+            {{ cdp_record_key('touched_records.source_table', 'touched_records.record_id') }} as record_key
         from (
-            {{ cdp_records_typed_since('(select watermark.since from watermark)') }}
-            union all
-            {{ caller() }}
+            select distinct
+                all_touched.source_table,
+                all_touched.record_id
+            from (
+                {{ cdp_records_typed_since('(select watermark.since from watermark)') }}
+                union all
+                {{ caller() }}
+            ) as all_touched
         ) as touched_records
     ),
 {%- endmacro %}
 
-{#- Select: the rows of `relation` (keyed by source_table, record_id); on an incremental
-    build only the touched records' (CTE `touched`). -#}
-{% macro cdp_rows_of_touched_records(relation) -%}
+{#- Select: the rows of `relation`; on an incremental build only the touched records' (CTE
+    `touched`), matched by record_key, or by (source_table, record_id) where `by_record_key`
+    is false (a relation without the key). -#}
+{% macro cdp_rows_of_touched_records(relation, by_record_key=true) -%}
     select all_rows.*
     from {{ relation }} as all_rows
     {%- if is_incremental() %}
     inner join touched
         on
+        {%- if by_record_key %}
+            all_rows.record_key = touched.record_key
+        {%- else %}
             all_rows.source_table = touched.source_table
             and all_rows.record_id = touched.record_id
+        {%- endif %}
     {%- endif %}
 {%- endmacro %}
 

@@ -4,7 +4,7 @@
     their nodes (rule `probabilistic`, the pair's left record). A record node without
     neighbours is declared by int_identity__components itself. -#}
 
-{#- Incremental by record (strategy replace_records): a record's same-record edges change
+{#- Incremental by record (strategy replace_keys, by record_key): a record's same-record edges change
     only when int_identity__record_nodes ranked it again (its node or its identifiers'
     usability changed), and its probabilistic edges when a pair was added, removed or
     rescored or a record's node moved; so a build without --full-refresh writes again the
@@ -17,9 +17,9 @@
     the edges written or removed since its last run. -#}
 {{ config(
     materialized='incremental',
-    incremental_strategy='replace_records',
-    unique_key=['source_table', 'record_id', 'node_b'],
-    removal_log=['node_a', 'node_b'],
+    incremental_strategy='replace_keys',
+    unique_key=['record_key', 'node_b'],
+    removal_log=['source_table', 'record_id', 'node_a', 'node_b'],
     pre_hook="{{ cdp_drop_removal_log() }}",
     post_hook="{{ cdp_create_removal_log() }}",
     on_schema_change='fail',
@@ -32,6 +32,7 @@ with
 -- Every pair's edge as it is now: the right record need not be touched.
 probabilistic_links as (
     select
+        left_nodes.record_key,
         left_nodes.node_key as node_a,
         right_nodes.node_key as node_b,
         pairs.left_source_table as source_table,
@@ -104,6 +105,7 @@ usable_links as (
 
 same_record_edges as (
     select
+        record_nodes.record_key,
         record_nodes.node_key as node_a,
         usable_links.identifier_key as node_b,
         record_nodes.source_table,
@@ -113,9 +115,7 @@ same_record_edges as (
         cast(null as {{ dbt.type_string() }}) as evidence
     from record_nodes
     inner join usable_links
-        on
-            record_nodes.source_table = usable_links.source_table
-            and record_nodes.record_id = usable_links.record_id
+        on record_nodes.record_key = usable_links.record_key
     where usable_links.identifier_key <> record_nodes.node_key
 ),
 
@@ -141,6 +141,7 @@ from probabilistic_edges
 {%- if is_incremental() %}
 union all
 select
+    record_key,
     cast(null as {{ dbt.type_string() }}) as node_a,
     cast(null as {{ dbt.type_string() }}) as node_b,
     source_table,

@@ -3,8 +3,9 @@
 
 {#- Incremental by record: a build extracts only the records staging typed since this model's
     newest `_typed_at` (new records, new versions, and every version of a key a new row
-    touched; see cdp_run_started_at), and strategy replace_records replaces each such record's
-    stored rows. Each touched record also comes as one row with a null identifier_type, which
+    touched; see cdp_run_started_at), and strategy replace_keys replaces each such record's
+    stored rows, found by record_key (cdp_record_key: an integer, which the models downstream
+    join by). Each touched record also comes as one row with a null identifier_type, which
     deletes the stored rows of a record that lost its identifiers. A source staging typed in
     full since (a --full-refresh of its base model, after raw rows were deleted) is replaced
     in full: its stored records all come as such rows, so records gone from it go.
@@ -13,10 +14,10 @@
     the identifiers a record no longer carries. -#}
 {{ config(
     materialized='incremental',
-    incremental_strategy='replace_records',
-    unique_key=['source_table', 'record_id', 'identifier_type'],
+    incremental_strategy='replace_keys',
+    unique_key=['record_key', 'identifier_type'],
     on_schema_change='fail',
-    removal_log=['identifier_key'],
+    removal_log=['source_table', 'record_id', 'identifier_key'],
     pre_hook="{{ cdp_drop_removal_log() }}",
     post_hook="{{ cdp_create_removal_log() }}",
 ) }}
@@ -76,6 +77,7 @@ identifier_types as (
 
 identifier_rows as (
     select
+        {{ cdp_record_key('extracted.source_table', 'extracted.record_id') }} as record_key,
         extracted.source_table,
         extracted.record_id,
         extracted.identifier_type,
@@ -101,6 +103,7 @@ identifier_rows as (
     select * from identifier_rows
     union all
     select
+        {{ cdp_record_key('source_table', 'record_id') }} as record_key,
         source_table,
         record_id,
         cast(null as {{ dbt.type_string() }}) as identifier_type,

@@ -6,7 +6,7 @@
     10.2 s, 0.8 GB more memory): min() over the priority, zero-padded to the widest configured
     priority, followed by the key, sorts as (priority, identifier_key) does. -#}
 
-{#- Incremental by record (strategy replace_records): a record's node changes only when the
+{#- Incremental by record (strategy replace_keys, by record_key): a record's node changes only when the
     record was typed again or one of its identifiers became usable or stopped being so, so a
     build without --full-refresh ranks those records only (cdp_records_typed_since, and the
     verdicts' usability_changed_at after this model's newest _built_at). Each touched record
@@ -15,9 +15,9 @@
     int_identity__components. -#}
 {{ config(
     materialized='incremental',
-    incremental_strategy='replace_records',
-    unique_key=['source_table', 'record_id', 'node_key'],
-    removal_log=['node_key'],
+    incremental_strategy='replace_keys',
+    unique_key=['record_key', 'node_key'],
+    removal_log=['source_table', 'record_id', 'node_key'],
     pre_hook="{{ cdp_drop_removal_log() }}",
     post_hook="{{ cdp_create_removal_log() }}",
     on_schema_change='fail',
@@ -40,7 +40,7 @@ with
 {% endif %}
 
 records as (
-    {{ cdp_rows_of_touched_records(ref('int_identity__records')) }}
+    {{ cdp_rows_of_touched_records(ref('int_identity__records'), by_record_key=false) }}
 ),
 
 record_identifiers as (
@@ -49,8 +49,7 @@ record_identifiers as (
 
 usable_identifiers as (
     select
-        record_identifiers.source_table,
-        record_identifiers.record_id,
+        record_identifiers.record_key,
         {{ dbt.concat([
             dbt.right(dbt.concat(["'" ~ '0' * width ~ "'", "cast(record_identifiers.priority as " ~ dbt.type_string() ~ ")"]), width),
             "record_identifiers.identifier_key"
@@ -63,15 +62,22 @@ usable_identifiers as (
 
 best_identifiers as (
     select
-        source_table,
-        record_id,
+        record_key,
         substr(min(ranked_key), {{ width + 1 }}) as identifier_key
     from usable_identifiers
-    group by source_table, record_id
+    group by record_key
+),
+
+keyed_records as (
+    select
+        {{ cdp_record_key('records.source_table', 'records.record_id') }} as record_key,
+        records.*
+    from records
 ),
 
 record_nodes as (
     select
+        records.record_key,
         records.source_table,
         records.record_id,
         records.observed_at,
@@ -81,17 +87,16 @@ record_nodes as (
         ) as node_key,
         best_identifiers.identifier_key is null as has_no_usable_identifier,
         {{ cdp_run_started_at() }} as _built_at
-    from records
+    from keyed_records as records
     left join best_identifiers
-        on
-            records.source_table = best_identifiers.source_table
-            and records.record_id = best_identifiers.record_id
+        on records.record_key = best_identifiers.record_key
 )
 
 select * from record_nodes
 {%- if is_incremental() %}
 union all
 select
+    record_key,
     source_table,
     record_id,
     cast(null as {{ dbt.type_timestamp() }}) as observed_at,
