@@ -59,19 +59,14 @@
     {{ cdp_watermark_cte(stamp_column) }}
 
     touched as (
-        select
+        select distinct
             touched_records.source_table,
             touched_records.record_id,
             {{ cdp_record_key('touched_records.source_table', 'touched_records.record_id') }} as record_key
         from (
-            select distinct
-                all_touched.source_table,
-                all_touched.record_id
-            from (
-                {{ cdp_records_typed_since('(select watermark.since from watermark)') }}
-                union all
-                {{ caller() }}
-            ) as all_touched
+            {{ cdp_records_typed_since('(select watermark.since from watermark)') }}
+            union all
+            {{ caller() }}
         ) as touched_records
     ),
 {%- endmacro %}

@@ -4,8 +4,8 @@
     their nodes (rule `probabilistic`, the pair's left record). A record node without
     neighbours is declared by int_identity__components itself. -#}
 
-{#- Incremental by record (strategy replace_keys, by record_key): a record's same-record edges change
-    only when int_identity__record_nodes ranked it again (its node or its identifiers'
+{#- Incremental by record (strategy replace_keys, by record_key): a record's same-record
+    edges change only when int_identity__record_nodes ranked it again (its node or its identifiers'
     usability changed), and its probabilistic edges when a pair was added, removed or
     rescored or a record's node moved; so a build without --full-refresh writes again the
     records ranked after this model's newest _built_at, plus the left records whose

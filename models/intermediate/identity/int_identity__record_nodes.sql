@@ -6,8 +6,8 @@
     10.2 s, 0.8 GB more memory): min() over the priority, zero-padded to the widest configured
     priority, followed by the key, sorts as (priority, identifier_key) does. -#}
 
-{#- Incremental by record (strategy replace_keys, by record_key): a record's node changes only when the
-    record was typed again or one of its identifiers became usable or stopped being so, so a
+{#- Incremental by record (strategy replace_keys, by record_key): a record's node changes
+    only when the record was typed again or one of its identifiers became usable or stopped being so, so a
     build without --full-refresh ranks those records only (cdp_records_typed_since, and the
     verdicts' usability_changed_at after this model's newest _built_at). Each touched record
     also comes as a row with a null node_key, which deletes a record gone from staging. The
