@@ -10,7 +10,7 @@ import pytest
 
 from cdp.dbt_runner import run_dbt
 from cdp.generate import GenerationResult
-from cdp.identity import probabilistic
+from cdp.identity import pair_scoring, probabilistic
 from cdp.project import Project
 
 from .conftest import PROJECT_ROOT
@@ -313,3 +313,29 @@ def test_a_build_that_changed_most_records_scores_them_all(built: Project, tmp_p
     pairs = _run_pairs(project)
     assert len(_rescored(project)) == fetch(project, f"select count(*) from {PEOPLE}")[0][0]
     assert _run_pairs(project, "--full-refresh") == pairs
+
+
+def test_blocking_columns_are_read_from_the_model_and_refused_unless_equalities() -> None:
+    model = probabilistic.settings()
+    model["blocking_rules_to_generate_predictions"] = [
+        {"blocking_rule": '(l."postcode" = r."postcode") AND (l."last_name" = r."last_name")'},
+        {"blocking_rule": 'l."date_of_birth" = r."date_of_birth"'},
+    ]
+    assert probabilistic.blocking_columns(model) == [("postcode", "last_name"), ("date_of_birth",)]
+    for rule in ('l."postcode" = r."city"', 'substr(l."postcode", 1, 3) = substr(r."postcode", 1, 3)'):
+        model["blocking_rules_to_generate_predictions"] = [{"blocking_rule": rule}]
+        assert probabilistic.blocking_columns(model) is None, rule
+
+
+def test_the_pairs_digest_is_of_the_set_of_pairs() -> None:
+    con = duckdb.connect()
+    con.execute(
+        "create table a as select * from (values ('crm_contacts', 'c1', 'shop_customers', 's1'),"
+        " ('crm_contacts', 'c2', 'crm_contacts', 'c3')) as t(" + ", ".join(pair_scoring.PAIR_KEY) + ")"
+    )
+    con.execute("create table b as select * from a order by left_record_id desc")
+    con.execute("create table c as select * replace ('c4' as right_record_id) from a")
+    digest = {name: pair_scoring._pairs_digest(con, name) for name in "abc"}
+    assert digest["a"] == digest["b"]
+    assert digest["a"] != digest["c"]
+    assert pair_scoring._pairs_digest(con, "(select * from a where false)") == "0:"

@@ -21,7 +21,7 @@ def model(dbt, session) -> pa.Table:
         raise ValueError(f"int_identity__splink_model holds {len(stored)} rows, expected exactly 1")
     # dbt finds refs by parsing this file: a ref chained into another call is missed.
     people = dbt.ref("int_identity__person_records")
-    records = probabilistic.person_records(
+    records = probabilistic.person_records_relation(
         [(table, people.filter(f"source_table = '{table}'")) for table in probabilistic.SOURCE_TABLES]
     )
     # schema.identifier, not dbt.this: the session is DuckDB on every target (cdp.model_reuse).

@@ -13,9 +13,11 @@ columns it needs, so nothing it creates lands in the warehouse.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
+import re
 from typing import Any
 
 import duckdb
@@ -217,6 +219,12 @@ def person_records(sources: list[tuple[str, duckdb.DuckDBPyRelation]]) -> pa.Tab
     ``sources`` pairs a source_table name with a relation that has a ``record_id`` column
     and any of RECORD_COLUMNS (missing ones become null).
     """
+    return person_records_relation(sources).to_arrow_table().sort_by([(UNIQUE_ID, "ascending")])
+
+
+def person_records_relation(sources: list[tuple[str, duckdb.DuckDBPyRelation]]) -> duckdb.DuckDBPyRelation:
+    """The rows of ``person_records(sources)`` as one relation, unsorted and not yet read: an
+    incremental scoring reads only some of them (cdp.identity.pair_scoring)."""
     parts = []
     for source_table, relation in sources:
         present = set(relation.columns)
@@ -232,10 +240,26 @@ def person_records(sources: list[tuple[str, duckdb.DuckDBPyRelation]]) -> pa.Tab
             relation.select(
                 f"'{source_table}' || '|' || record_id as {UNIQUE_ID}, "
                 f"'{source_table}' as source_table, record_id, {columns}"
-            ).to_arrow_table()
+            )
         )
-    table = pa.concat_tables(parts)
-    return table.sort_by([(UNIQUE_ID, "ascending")])
+    return functools.reduce(lambda left, right: left.union(right), parts)
+
+
+def blocking_columns(model: dict[str, Any]) -> list[tuple[str, ...]] | None:
+    """The columns each of ``model``'s prediction blocking rules requires equal, or None when
+    a rule is anything but equalities of a column on both sides (then no rule tells which
+    records a pair can come from)."""
+    equality = re.compile(r'^\(?l\."(\w+)" = r\."(\w+)"\)?$')
+    found = []
+    for rule in model["blocking_rules_to_generate_predictions"]:
+        columns = []
+        for term in rule["blocking_rule"].split(" AND "):
+            match = equality.match(term.strip())
+            if match is None or match.group(1) != match.group(2):
+                return None
+            columns.append(match.group(1))
+        found.append(tuple(columns))
+    return found
 
 
 def count_person_records(sources: list[tuple[str, duckdb.DuckDBPyRelation]]) -> int:
