@@ -1,4 +1,4 @@
-{{ config(materialized='connected_components', candidate_edges=true) }}
+{{ config(materialized='connected_components', candidate_edges=true, log_reclustered=true) }}
 
 {#- Connected components of the guarded identity graph (macros/identity/connected_components.sql):
     its edges, and every record node declared (node_a = node_b), so that a node without

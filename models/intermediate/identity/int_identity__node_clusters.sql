@@ -10,13 +10,28 @@
     now or before (the cap is recomputed in full), whose verdict's first_seen_at or priority
     (the anchor order) changed, or a record node ranked since. A cluster lies inside one
     component, so every anchor is taken over all of its cluster's nodes. Nodes gone from the
-    graph come as rows with a null cluster_key, which delete them. -#}
+    graph come as rows with a null cluster_key, which delete them. The components log every
+    node they re-cluster (log_reclustered), those that left the graph included, so a node is
+    looked for among the components only if logged since (at 1M people, +1%: 0.3 s against
+    0.7 to 1.1 s for all 4.6M stored nodes); every stored node is, after a full run of the
+    components (the log's row with a null node_key) or without the log. -#}
 {{ config(
     materialized='incremental',
     incremental_strategy='replace_keys',
     unique_key=['node_key', 'cluster_key'],
     on_schema_change='fail',
 ) }}
+{%- set reclustered = none %}
+{%- if is_incremental() %}
+    {%- set log = load_relation(cdp_reclustered_log_relation(ref('int_identity__components'))) %}
+    {%- set full_run_since %}
+        select count(*) from {{ log }}
+        where node_key is null and _reclustered_at > ({{ cdp_newest_stamp('_built_at') }})
+    {%- endset %}
+    {%- if log is not none and run_query(full_run_since).columns[0].values()[0] == 0 %}
+        {%- set reclustered = log %}
+    {%- endif %}
+{%- endif %}
 
 with
 {% if is_incremental() %}
@@ -137,9 +152,20 @@ select
     null as component_key,
     null as _built_at
 from {{ this }} as stored
-where not exists (
-    select 1
-    from {{ ref('int_identity__components') }} as all_components
-    where all_components.node_key = stored.node_key
+where stored.node_key in (
+    select candidates.node_key
+    {%- if reclustered is not none %}
+    from {{ reclustered }} as candidates
+    where
+        candidates._reclustered_at > (select watermark.since from watermark)
+        and not exists (
+    {%- else %}
+    from {{ this }} as candidates
+    where not exists (
+    {%- endif %}
+            select 1
+            from {{ ref('int_identity__components') }} as all_components
+            where all_components.node_key = candidates.node_key
+        )
 )
 {%- endif %}

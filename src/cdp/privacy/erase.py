@@ -52,6 +52,7 @@ KEPT_BY_BUILD = (
     "identity.customer_identifiers__removed",
     "identity.int_identity__record_identifiers__removed",
     "identity.int_identity__same_person_groups__reclustered",
+    "identity.int_identity__components__reclustered",
     "identity.int_identity__node_clusters",
     "identity.int_identity__components",
     "identity.int_identity__components__edges",
