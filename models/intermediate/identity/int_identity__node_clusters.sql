@@ -154,15 +154,12 @@ select
 from {{ this }} as stored
 where stored.node_key in (
     select candidates.node_key
-    {%- if reclustered is not none %}
-    from {{ reclustered }} as candidates
+    from {{ reclustered if reclustered is not none else this }} as candidates
     where
-        candidates._reclustered_at > (select watermark.since from watermark)
-        and not exists (
-    {%- else %}
-    from {{ this }} as candidates
-    where not exists (
-    {%- endif %}
+        {%- if reclustered is not none %}
+        candidates._reclustered_at > (select watermark.since from watermark) and
+        {%- endif %}
+        not exists (
             select 1
             from {{ ref('int_identity__components') }} as all_components
             where all_components.node_key = candidates.node_key
