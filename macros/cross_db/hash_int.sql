@@ -17,11 +17,8 @@
     cast(hash({{ expressions | join(', ') }}) % 1099511627776 as bigint)
 {%- endmacro %}
 
+{#- Also Databricks: dbt-databricks declares spark its parent adapter, so dispatch falls back to spark__. -#}
 {% macro spark__cdp_hash_int(expressions) -%}
-    pmod(xxhash64({{ expressions | join(', ') }}), 1099511627776)
-{%- endmacro %}
-
-{% macro databricks__cdp_hash_int(expressions) -%}
     pmod(xxhash64({{ expressions | join(', ') }}), 1099511627776)
 {%- endmacro %}
 

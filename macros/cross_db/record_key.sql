@@ -21,12 +21,9 @@
     cast(md5_number({{ text }}) >> 65 as bigint)
 {%- endmacro %}
 
-{#- 15 hex digits (60 bits): conv() returns them as decimal text, always below 2^63. -#}
+{#- 15 hex digits (60 bits): conv() returns them as decimal text, always below 2^63. Also
+    Databricks, whose adapter declares spark its parent: dispatch falls back to spark__. -#}
 {% macro spark__cdp_record_key(text) -%}
-    cast(conv(substr(md5({{ text }}), 1, 15), 16, 10) as bigint)
-{%- endmacro %}
-
-{% macro databricks__cdp_record_key(text) -%}
     cast(conv(substr(md5({{ text }}), 1, 15), 16, 10) as bigint)
 {%- endmacro %}
 

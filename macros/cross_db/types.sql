@@ -8,11 +8,8 @@
     double precision
 {%- endmacro %}
 
+{#- Also Databricks: dbt-databricks declares spark its parent adapter, so dispatch falls back to spark__. -#}
 {% macro spark__cdp_type_double() -%}
-    double
-{%- endmacro %}
-
-{% macro databricks__cdp_type_double() -%}
     double
 {%- endmacro %}
 
@@ -32,10 +29,6 @@
 {%- endmacro %}
 
 {% macro spark__cdp_type_varchar() -%}
-    string
-{%- endmacro %}
-
-{% macro databricks__cdp_type_varchar() -%}
     string
 {%- endmacro %}
 

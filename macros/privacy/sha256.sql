@@ -18,11 +18,8 @@
     encode(sha256(convert_to({{ expr }}, 'UTF8')), 'hex')
 {%- endmacro %}
 
+{#- Also Databricks: dbt-databricks declares spark its parent adapter, so dispatch falls back to spark__. -#}
 {% macro spark__cdp_sha256_hex(expr) -%}
-    sha2({{ expr }}, 256)
-{%- endmacro %}
-
-{% macro databricks__cdp_sha256_hex(expr) -%}
     sha2({{ expr }}, 256)
 {%- endmacro %}
 
