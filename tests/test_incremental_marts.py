@@ -321,19 +321,15 @@ def test_an_incremental_build_extracts_only_the_records_staging_typed_again(
     assert identifier_rows(project, observed=False) == identifier_rows(full, observed=False)
 
 
-def test_a_source_staged_again_in_full_replaces_all_its_records(warehouses, tmp_path: Path) -> None:
-    """After raw rows were deleted and their base model rebuilt with --full-refresh alone, an
-    incremental build drops the records gone from staging, as a full rebuild would."""
-    _, incremental, _ = warehouses
-    (tmp_path / "incremental").mkdir()
-    project = copy_of(incremental, tmp_path / "incremental")
+def delete_crm_contacts(project: Project, count: int = 5) -> str:
+    """Deletes the raw rows of ``count`` CRM contacts; their record ids, as an SQL list."""
     gone = [
         record
         for (record,) in fetch(
             project,
             f"""
         select distinct record_id from {RECORD_IDENTIFIERS}
-        where source_table = 'crm_contacts' order by record_id limit 5""",
+        where source_table = 'crm_contacts' order by record_id limit {count}""",
         )
     ]
     gone_list = ", ".join(f"'{record}'" for record in gone)
@@ -344,6 +340,16 @@ def test_a_source_staged_again_in_full_replaces_all_its_records(warehouses, tmp_
             select (_source_file, _source_row) from staging.base_crm__contacts
             where contact_id in ({gone_list}))""",
     )
+    return gone_list
+
+
+def test_a_source_staged_again_in_full_replaces_all_its_records(warehouses, tmp_path: Path) -> None:
+    """After raw rows were deleted and their base model rebuilt with --full-refresh alone, an
+    incremental build drops the records gone from staging, as a full rebuild would."""
+    _, incremental, _ = warehouses
+    (tmp_path / "incremental").mkdir()
+    project = copy_of(incremental, tmp_path / "incremental")
+    gone_list = delete_crm_contacts(project)
     for args in (
         ["run", "--full-refresh", "--select", "base_crm__contacts"],
         ["run", "--select", "int_identity__record_identifiers"],
@@ -762,3 +768,66 @@ def test_a_verdict_that_changes_moves_the_records_staging_did_not_touch(warehous
         before[(table, record)][0] == node_key and before[(table, record)][1] != customer
         for table, record, node_key, customer in after
     )
+
+
+REMOVAL_LOG_KEYS = {  # each removal log of the selection: its first group key, null in a horizon
+    "identity.int_identity__record_identifiers__removed": "record_key",
+    "identity.int_identity__record_nodes__removed": "record_key",
+    "identity.int_identity__edges__removed": "record_key",
+    "identity.customer_records__removed": "source_table",
+    "identity.customer_identifiers__removed": "identifier_key",
+}
+KEEP_NO_LOG_ROWS = ["--vars", "{cdp_log_retention_days: 0}"]
+
+
+def test_pruned_logs_leave_incremental_builds_equal_to_a_full_rebuild(
+    warehouses, deliveries: Deliveries, project_root: Path, tmp_path: Path
+) -> None:
+    """Each write of a log prunes the rows older than cdp_log_retention_days (0 here: every
+    earlier run's) and leaves a horizon row. Five CRM contacts are deleted (their verdicts
+    and golden records must go) and int_identity__record_identifiers runs twice before its
+    readers, so the second run prunes what the first logged for them; then customer_records
+    and customer_identifiers likewise. The readers see the horizon and recompute everything,
+    and every model equals a full rebuild. Built again keeping no rows, each log keeps only
+    its last write's rows, one of them a horizon at most, and the models still equal the
+    full rebuild."""
+    first, _, _ = warehouses
+    (tmp_path / "pruned").mkdir()
+    project = copy_of(first, tmp_path / "pruned")
+    load_landing(deliveries.second, project.warehouse, raw_tables(project_root))
+    gone_list = delete_crm_contacts(project)
+    run_or_fail(project, "--full-refresh", "--select", "base_crm__contacts")
+    # The readers of record_identifiers' log miss its rows, then those of the marts' logs.
+    for writers in ("+int_identity__record_identifiers", "+customer_records +customer_identifiers"):
+        for _ in range(2):
+            run_or_fail(project, "--select", writers, *KEEP_NO_LOG_ROWS)
+    log = f"{RECORD_IDENTIFIERS}__removed"
+    assert fetch(project, f"select count(*), count(record_key) from {log}") == [(1, 0)]
+    build_marts(project, command="run")
+    gone_contacts = f"select * from {VERDICTS} where identifier_value in ({gone_list})"
+    assert fetch(project, gone_contacts) == []
+    rebuilt = copy_of(project, tmp_path)
+    build_marts(rebuilt, "--full-refresh", command="run")
+    for keep in ([], KEEP_NO_LOG_ROWS):
+        if keep:
+            build_marts(project, *keep, command="run")
+        for model in IDENTITY_MODELS:
+            assert identity_rows(project, model) == identity_rows(rebuilt, model), (model, keep)
+        for model in MARTS:
+            assert rows(project, model) == rows(rebuilt, model), (model, keep)
+    for log, key in REMOVAL_LOG_KEYS.items():
+        # Only the last write's rows (one stamp), at most one of them a horizon.
+        figures = f"select count(distinct _removed_at), count(*) - count({key}) from {log}"
+        assert fetch(project, figures)[0] in ((0, 0), (1, 0), (1, 1)), log
+    for log in ("int_identity__same_person_groups__reclustered", "int_identity__components__reclustered"):
+        stamps = fetch(project, f"select distinct _reclustered_at from identity.{log} order by 1")
+        assert len(stamps) == 1, f"{log} kept rows of earlier runs: {stamps}"
+
+
+def test_a_negative_log_retention_fails_the_build_with_the_var_named(warehouses, tmp_path: Path) -> None:
+    _, incremental, _ = warehouses
+    project = copy_of(incremental, tmp_path)
+    args = ["run", "--select", "int_identity__record_identifiers", "--vars", "{cdp_log_retention_days: -1}"]
+    result = run_dbt(project, args, capture=True)
+    assert not result.ok
+    assert "cdp_log_retention_days must be a number of days >= 0, got -1" in result.output

@@ -68,7 +68,7 @@
             case
                 when (select count(*) from {{ this }}) = 0 then 1
                 when (select count(*) from {{ this }} where rules_digest <> {{ rules_digest }}) > 0 then 1
-                when {{ cdp_rebuilt_in_full_since_this(record_identifiers) }} then 1
+                when {{ cdp_removal_log_lacks_rows_since_this(record_identifiers) }} then 1
                 else 0
             end as everything
     {%- endset -%}

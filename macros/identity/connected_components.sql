@@ -384,8 +384,8 @@
 {% endmacro %}
 
 {#- With config log_reclustered: appends the nodes of `touched` to `<model>__reclustered`
-    (created on first use), or, for a full run (`touched` none), replaces it by one row with
-    a null node_key. -#}
+    (created on first use) and prunes it (macros/incremental/log_pruning.sql), or, for a
+    full run (`touched` none), replaces it by one row with a null node_key. -#}
 {% macro cdp_cc_log_reclustered(touched) %}
     {%- if not config.get('log_reclustered') -%}
         {{ return(none) }}
@@ -397,11 +397,20 @@
         {%- do cdp_cc_create(log, rows_sql) -%}
     {%- else -%}
         {%- do cdp_append_rows(log, 'select node_key, ' ~ stamp ~ ' from ' ~ touched) -%}
+        {%- for statement in cdp_prune_log_sql(log, '_reclustered_at') -%}
+            {%- do run_query(statement) -%}
+        {%- endfor -%}
     {%- endif -%}
 {% endmacro %}
 
 {% macro cdp_reclustered_log_relation(relation) -%}
     {{ return(relation.incorporate(path={'identifier': relation.identifier ~ '__reclustered'}, type='table')) }}
+{%- endmacro %}
+
+{#- SQL condition: the __reclustered log `log` may lack nodes re-clustered after `since` (an
+    SQL expression): it holds a full run (its row with a null node_key) or was pruned since. -#}
+{% macro cdp_reclustered_log_lacks_rows_since(log, since) -%}
+    {{ cdp_log_lacks_rows_since(log, 'node_key', '_reclustered_at', since) }}
 {%- endmacro %}
 
 {#- Appends this run's figures to `<model>__runs` (created on first use). -#}

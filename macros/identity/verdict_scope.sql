@@ -21,11 +21,8 @@
         select
             case
                 when (select count(*) from {{ this }} where rules_digest <> '{{ rules_digest }}') > 0 then 1
-                when {{ cdp_rebuilt_in_full_since_this(record_identifiers) }} then 1
-                when (
-                    select count(*) from {{ groups_log }}
-                    where node_key is null and _reclustered_at > {{ since }}
-                ) > 0 then 1
+                when {{ cdp_removal_log_lacks_rows_since_this(record_identifiers) }} then 1
+                when {{ cdp_reclustered_log_lacks_rows_since(groups_log, since) }} then 1
                 else 0
             end as everyone
     {%- endset -%}

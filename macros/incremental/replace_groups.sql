@@ -73,6 +73,7 @@
     or was deleted (customer_records, read by int_customer__golden_attributes). A full
     build drops the log (cdp_drop_removal_log, a pre-hook): rows written before a full
     build are not needed, since every row it writes is newer than any model's last build.
+    Each write also prunes it (macros/incremental/log_pruning.sql).
     Returns the statements (none without the config), for the delete/insert above and for
     the Spark rewrite (macros/cross_db/spark_merge.sql). -#}
 {% macro cdp_log_removed_rows_sql(target, incoming, group_keys) -%}
@@ -88,7 +89,7 @@
         from {{ target }} as stored
         where {{ cdp_incoming_has_group(incoming, group_keys, 'stored') }}
     {%- endset -%}
-    {{ return([cdp_create_removal_log_sql(target, columns), log_removed]) }}
+    {{ return([cdp_create_removal_log_sql(target, columns), log_removed] + cdp_prune_log_sql(log, '_removed_at')) }}
 {%- endmacro %}
 
 {% macro cdp_removal_log_relation(relation) -%}

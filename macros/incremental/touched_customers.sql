@@ -22,9 +22,9 @@
     rows written since (their `_built_at`) touch their customer, and `removed`, models with
     a removal log (removal_log=['customer_id']) whose rows written or replaced since touch
     their new and old customer (customer_360: customer_identifiers). Without a removal log
-    (its model not built since this code), or when its model was rebuilt in full since
-    this model's last build (which drops the log), every customer is rebuilt, as on a
-    rules change. Ends without a comma. -#}
+    (its model not built since this code), when its model was rebuilt in full since this
+    model's last build (which drops the log), or when the log was pruned since, every
+    customer is rebuilt, as on a rules change. Ends without a comma. -#}
 {% macro cdp_stamped_customers_ctes(rules_digest, rebuilt, old_customers='stored', written=[], removed=[]) -%}
 {%- if old_customers not in ['stored', 'removal_log'] -%}
     {{ exceptions.raise_compiler_error(
@@ -62,10 +62,8 @@ rules as (
                 {%- if log is none %}
                 or true
                 {%- else %}
-                -- rebuilt in full since: its log lost what that build replaced
-                or coalesce(
-                    (select min(_built_at) from {{ relation }}), {{ cdp_run_started_at() }}
-                ) > (select watermark.since from watermark)
+                -- rebuilt in full since (its log lost what that build replaced), or pruned since
+                or {{ cdp_removal_log_lacks_rows_since_this(relation) }}
                 {%- endif %}
             {%- endfor %}
             as everyone

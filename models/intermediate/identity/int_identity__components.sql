@@ -9,8 +9,8 @@
     edges only the rows written since the last clustering (_built_at of the edges and the
     record nodes, after this model's newest _clustered_at) and those their removal logs say
     were replaced or deleted since. When an input was rebuilt in full since (or is empty), or
-    its removal log is missing, every stored edge is a candidate too: what left it is not
-    logged. -#}
+    its removal log is missing or was pruned since, every stored edge is a candidate too: what
+    left it is not logged. -#}
 {%- set incremental = cdp_cc_is_incremental() %}
 {%- set edges = ref('int_identity__edges') %}
 {%- set record_nodes = ref('int_identity__record_nodes') %}
@@ -67,7 +67,7 @@ select
 from {{ cdp_cc_relation('edges') }}
 {%- if removed_edges is not none and removed_nodes is not none %}
 where
-    {{ cdp_rebuilt_in_full_since_this(edges, '_clustered_at') }}
-    or {{ cdp_rebuilt_in_full_since_this(record_nodes, '_clustered_at') }}
+    {{ cdp_removal_log_lacks_rows_since_this(edges, '_clustered_at') }}
+    or {{ cdp_removal_log_lacks_rows_since_this(record_nodes, '_clustered_at') }}
 {%- endif %}
 {%- endif %}

@@ -25,8 +25,10 @@
 {%- if is_incremental() %}
     {%- set log = load_relation(cdp_reclustered_log_relation(ref('int_identity__components'))) %}
     {%- set full_run_since %}
-        select count(*) from {{ log }}
-        where node_key is null and _reclustered_at > ({{ cdp_newest_stamp('_built_at') }})
+        select case
+            when {{ cdp_reclustered_log_lacks_rows_since(log, '(' ~ cdp_newest_stamp('_built_at') ~ ')') }} then 1
+            else 0
+        end
     {%- endset %}
     {%- if log is not none and run_query(full_run_since).columns[0].values()[0] == 0 %}
         {%- set reclustered = log %}

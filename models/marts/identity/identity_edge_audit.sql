@@ -20,12 +20,13 @@
 {%- set edges = ref('int_identity__edges') %}
 {%- set removed_nodes = load_relation(cdp_removal_log_relation(record_nodes)) if is_incremental() else none %}
 {%- set removed_edges = load_relation(cdp_removal_log_relation(edges)) if is_incremental() else none %}
-{#- Every record: an input rebuilt in full since, or a removal log missing (not yet seen). -#}
+{#- Every record: an input rebuilt in full since, or its removal log missing (not yet seen) or
+    pruned since (macros/incremental/log_pruning.sql). -#}
 {%- set every_record -%}
     {%- if removed_nodes is none or removed_edges is none -%}
         true
     {%- else -%}
-        {{ cdp_rebuilt_in_full_since_this(record_nodes) }} or {{ cdp_rebuilt_in_full_since_this(edges) }}
+        {{ cdp_removal_log_lacks_rows_since_this(record_nodes) }} or {{ cdp_removal_log_lacks_rows_since_this(edges) }}
     {%- endif -%}
 {%- endset %}
 

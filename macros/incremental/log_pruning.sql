@@ -1,0 +1,56 @@
+{#- The logs beside incremental models (removal logs `<model>__removed`, re-clustered nodes
+    `<model>__reclustered`) are read by the models downstream for the rows stamped after
+    their own last build. Left alone they grow with every run, so each write also prunes
+    them: rows stamped more than var cdp_log_retention_days (default 30) days before this
+    run go, and a horizon row (every column null but the stamp, at the cut-off) says so. A
+    reader whose last build is older than a horizon row cannot tell what it lacks and
+    recomputes everything, as after a full build of the log's model (which leaves the same
+    kind of row, or none). -#}
+
+{#- Condition: `log` holds a horizon row (null `key`) stamped after `since` (an SQL
+    expression): rows stamped before the horizon may be gone. -#}
+{% macro cdp_log_lacks_rows_since(log, key, stamp, since) -%}
+    (select count(*) from {{ log }} where {{ key }} is null and {{ stamp }} > {{ since }}) > 0
+{%- endmacro %}
+
+{#- Condition: the removal log of `relation` may lack rows removed after the newest `stamp`
+    {{ this }} holds: `relation` was rebuilt in full since (its build dropped the log), or the
+    log was pruned since. Its first column, a group key, is null only in a horizon row. The
+    log must exist. -#}
+{% macro cdp_removal_log_lacks_rows_since_this(relation, stamp='_built_at') -%}
+    {%- if not execute -%}
+        {{ return('true') }}
+    {%- endif -%}
+    {%- set log = cdp_removal_log_relation(relation) -%}
+    {%- set key = adapter.get_columns_in_relation(log)[0].name -%}
+    ({{ cdp_rebuilt_in_full_since_this(relation, stamp) }}
+    or {{ cdp_log_lacks_rows_since(log, key, '_removed_at', '(' ~ cdp_newest_stamp(stamp) ~ ')') }})
+{%- endmacro %}
+
+{#- The statements that prune `log` by its column `stamp`. -#}
+{% macro cdp_prune_log_sql(log, stamp) -%}
+    {{ return(adapter.dispatch('cdp_prune_log_sql', 'cdp')(log, stamp)) }}
+{%- endmacro %}
+
+{#- The horizon row first (if any row is older), at the cut-off itself so the delete keeps
+    it: one such row is left, the previous one being older. -#}
+{% macro default__cdp_prune_log_sql(log, stamp) -%}
+    {%- set days = var('cdp_log_retention_days', 30) -%}
+    {%- if days is not number or days < 0 -%}
+        {{ exceptions.raise_compiler_error(
+            "var cdp_log_retention_days must be a number of days >= 0, got " ~ days) }}
+    {%- endif -%}
+    {%- set cutoff = dbt.dateadd('day', -days, cdp_run_started_at()) -%}
+    {%- set horizon -%}
+        insert into {{ log }} ({{ stamp }})
+        select {{ cutoff }}
+        where exists (select 1 from {{ log }} where {{ stamp }} < {{ cutoff }})
+    {%- endset -%}
+    {{ return([horizon, 'delete from ' ~ log ~ ' where ' ~ stamp ~ ' < ' ~ cutoff]) }}
+{%- endmacro %}
+
+{#- Spark's parquet tables take no delete, and a table cannot be overwritten from itself: the
+    logs are pruned by a full build of their model there (or use Delta tables). -#}
+{% macro spark__cdp_prune_log_sql(log, stamp) -%}
+    {{ return([]) }}
+{%- endmacro %}
