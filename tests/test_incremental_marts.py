@@ -831,3 +831,33 @@ def test_a_negative_log_retention_fails_the_build_with_the_var_named(warehouses,
     result = run_dbt(project, args, capture=True)
     assert not result.ok
     assert "cdp_log_retention_days must be a number of days >= 0, got -1" in result.output
+
+
+BLOCKLIST_RUN = (
+    "select run_started_at from main.cdp_model_runs"
+    " where model_id = 'model.cdp.int_identity__blocklisted_identifiers'"
+)
+
+
+def test_a_model_writing_nothing_keeps_its_watermark_past_a_pruned_log(warehouses, tmp_path: Path) -> None:
+    """The blocklist writes rows only for blocklisted identifiers, so its own rows say little
+    of when it last ran. Here they and the record identifiers' log look 40 days old: a build
+    with the default retention (30 days) prunes that log, leaving a horizon 30 days back.
+    The blocklist's watermark is its last successful run (cdp_model_runs), after the
+    horizon, so it stays scoped and rewrites none of its rows; taken from its rows, it would
+    match every identifier again and rewrite them all."""
+    _, incremental, _ = warehouses
+    project = copy_of(incremental, tmp_path)
+    last_run = fetch(project, BLOCKLIST_RUN)
+    assert len(last_run) == 1
+    log = f"{RECORD_IDENTIFIERS}__removed"
+    assert fetch(project, f"select count(*) from {log}")[0][0] > 0, "nothing to prune: it would prove nothing"
+    execute(project, f"update {BLOCKLISTED} set _built_at = _built_at - interval 40 day")
+    execute(project, f"update {log} set _removed_at = _removed_at - interval 40 day")
+    run_or_fail(project, "--select", "int_identity__record_identifiers int_identity__blocklisted_identifiers")
+    assert fetch(project, f"select count(*) - count(record_key) from {log}") == [(1,)], "no horizon was left"
+    assert fetch(project, f"select count(*) from {BLOCKLISTED}")[0][0] > 0
+    rewritten = f"select count(*) from {BLOCKLISTED} where _built_at > timestamp '{last_run[0][0]}'"
+    assert fetch(project, rewritten) == [(0,)]
+    newer = fetch(project, BLOCKLIST_RUN)
+    assert len(newer) == 1 and newer[0][0] > last_run[0][0]

@@ -11,9 +11,18 @@
 
 {#- Select: the newest `column` {{ this }} holds (a date before any build when it is empty):
     `_loaded_at` for incremental staging, `_typed_at` or `_built_at` for the identity models
-    incremental by record. -#}
+    incremental by record. A column stamped with the run's start (every one but `_loaded_at`,
+    the loader's clock) is taken at least as late as the model's last successful build
+    (macros/incremental/model_runs.sql): it read everything its inputs stamped up to then,
+    also when it wrote nothing. -#}
 {% macro cdp_newest_stamp(column) -%}
-    select coalesce(max({{ column }}), cast('1900-01-01 00:00:00' as {{ dbt.type_timestamp() }})) from {{ this }}
+    {%- set none_yet = "cast('1900-01-01 00:00:00' as " ~ dbt.type_timestamp() ~ ")" -%}
+    {%- if column == '_loaded_at' -%}
+    select coalesce(max({{ column }}), {{ none_yet }}) from {{ this }}
+    {%- else -%}
+    select greatest(coalesce(max({{ column }}), {{ none_yet }}), coalesce({{ cdp_last_model_run() }}, {{ none_yet }}))
+    from {{ this }}
+    {%- endif -%}
 {%- endmacro %}
 
 {#- Condition: every row of `relation` (stamped `_built_at`) was written after the newest

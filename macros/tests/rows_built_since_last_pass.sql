@@ -114,22 +114,7 @@
         {%- set passes = cdp_data_test_passes_relation() -%}
         {%- do adapter.create_schema(passes) -%}
         {%- do cdp_append_rows(passes, passed | join(' union all ')) -%}
-        {%- do cdp_prune_data_test_passes(passes) -%}
+        {#- Each test's latest pass is all it needs. -#}
+        {%- do cdp_keep_latest_rows(passes, 'test_id', 'passed_run_started_at') -%}
     {%- endif -%}
-{%- endmacro %}
-
-{#- Keeps each test's latest pass: the table stays as small as the number of scoped tests.
-    Spark's default (Parquet) tables cannot delete: there it grows by a row per pass. -#}
-{% macro cdp_prune_data_test_passes(passes) -%}
-    {{ return(adapter.dispatch('cdp_prune_data_test_passes', 'cdp')(passes)) }}
-{%- endmacro %}
-
-{% macro default__cdp_prune_data_test_passes(passes) -%}
-    {%- do run_query(
-        'delete from ' ~ passes ~ ' where exists (select 1 from ' ~ passes ~ ' as newer'
-        ~ ' where newer.test_id = ' ~ passes.identifier ~ '.test_id'
-        ~ ' and newer.passed_run_started_at > ' ~ passes.identifier ~ '.passed_run_started_at)') -%}
-{%- endmacro %}
-
-{% macro spark__cdp_prune_data_test_passes(passes) -%}
 {%- endmacro %}
