@@ -83,21 +83,12 @@
     {%- if not execute or flags.FULL_REFRESH or var('cdp_data_tests_check_all_rows', false) -%}
         {{ return(none) }}
     {%- endif -%}
-    {%- set passes = cdp_data_test_passes_relation() -%}
-    {%- if adapter.get_relation(passes.database, passes.schema, passes.identifier) is none -%}
-        {{ return(none) }}
-    {%- endif -%}
-    {%- set found = run_query(
-        'select cast(max(passed_run_started_at) as ' ~ dbt.type_string() ~ ') from ' ~ passes
-        ~ ' where test_id = ' ~ dbt.string_literal(test_id)) -%}
-    {{ return(found.columns[0].values()[0]) }}
+    {{ return(cdp_last_recorded_run(cdp_data_test_passes_relation(), 'test_id', 'passed_run_started_at', test_id)) }}
 {%- endmacro %}
 
-{#- In the target's own schema, created by the hook where models only use custom schemas
-    (Postgres); Spark's target has no database. -#}
+{#- A run record (macros/incremental/run_records.sql): each scoped test's latest pass. -#}
 {% macro cdp_data_test_passes_relation() -%}
-    {{ return(api.Relation.create(
-        database=target.database or none, schema=target.schema, identifier='cdp_data_test_passes', type='table')) }}
+    {{ return(cdp_run_record_relation('cdp_data_test_passes')) }}
 {%- endmacro %}
 
 {#- on-run-end hook: records this run's start for every scoped test that passed in it. -#}
@@ -106,15 +97,7 @@
     {%- for result in results
         if result.node.resource_type == 'test' and result.status == 'pass'
             and cdp_scoped_test_token(result.node.config.where) is not none -%}
-        {%- do passed.append(
-            'select cast(' ~ dbt.string_literal(result.node.unique_id) ~ ' as ' ~ dbt.type_string() ~ ') as test_id, '
-            ~ cdp_run_started_at() ~ ' as passed_run_started_at') -%}
+        {%- do passed.append(result.node.unique_id) -%}
     {%- endfor -%}
-    {%- if passed -%}
-        {%- set passes = cdp_data_test_passes_relation() -%}
-        {%- do adapter.create_schema(passes) -%}
-        {%- do cdp_append_rows(passes, passed | join(' union all ')) -%}
-        {#- Each test's latest pass is all it needs. -#}
-        {%- do cdp_keep_latest_rows(passes, 'test_id', 'passed_run_started_at') -%}
-    {%- endif -%}
+    {%- do cdp_record_runs(cdp_data_test_passes_relation(), 'test_id', 'passed_run_started_at', passed) -%}
 {%- endmacro %}
