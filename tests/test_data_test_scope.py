@@ -153,3 +153,21 @@ def test_only_tests_of_rows_or_keys_can_be_scoped(tmp_path: Path) -> None:
     )
     assert not result.ok
     assert "test.cdp.orphans" in result.output and "not relationships" in result.output
+
+
+def test_a_run_of_one_model_records_its_run(project: Project) -> None:
+    """`dbt run -s` of a model in another schema than the run records': dbt opens a
+    transaction to look the table up and rolls it back after the hooks, so the record was
+    lost unless the hook commits (cdp_commit_hook_writes)."""
+    runs = (
+        "select run_started_at from main.cdp_model_runs"
+        " where model_id = 'model.cdp.customer_prediction_params'"
+    )
+    before = fetch(project, runs)
+    assert len(before) == 1
+
+    result = run_dbt(project, ["run", "--select", "customer_prediction_params"], quiet=True)
+
+    assert result.ok, dict(result.statuses)
+    after = fetch(project, runs)
+    assert len(after) == 1 and after[0][0] > before[0][0]

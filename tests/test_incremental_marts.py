@@ -85,6 +85,18 @@ def customers(project: Project, model: str = "customer_events") -> set[str]:
     return {customer for (customer,) in fetch(project, f"select customer_id from {MARTS[model][0]}")}
 
 
+def test_an_incremental_build_leaves_no_staged_rows_behind(warehouses) -> None:
+    """dbt-duckdb stages an incremental Python model's rows (the Splink pairs, the Splink
+    model, the prediction fit) in <model>__dbt_tmp<timestamp> and does not drop it; on-run-end
+    does (macros/maintenance/python_model_leftovers.sql)."""
+    _, incremental, _ = warehouses
+    staged = fetch(
+        incremental,
+        "select schema_name || '.' || table_name from duckdb_tables() where table_name like '%__dbt_tmp%'",
+    )
+    assert staged == []
+
+
 @pytest.mark.parametrize("model", MARTS)
 def test_incremental_build_equals_full_rebuild(warehouses, model: str) -> None:
     _, incremental, full = warehouses

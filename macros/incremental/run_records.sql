@@ -25,6 +25,19 @@
     {%- do adapter.create_schema(relation) -%}
     {%- do cdp_append_rows(relation, rows | join(' union all ')) -%}
     {%- do cdp_keep_latest_rows(relation, key, stamp) -%}
+    {%- do cdp_commit_hook_writes() -%}
+{%- endmacro %}
+
+{#- Commits what a hook wrote. A hook's statements (run_query) run outside a transaction,
+    unless dbt looked up a relation whose schema it had not cached (get_relation on a schema
+    no selected model uses: `dbt run -s one_model`): that lookup opens one, and dbt rolls it
+    back when the hooks end, with every write since. So open one if none is (statement with
+    auto_begin), then commit. A no-op on Spark, which has no transactions. -#}
+{% macro cdp_commit_hook_writes() -%}
+    {%- call statement('cdp_commit_hook_writes', auto_begin=True) -%}
+        select 1 as committed
+    {%- endcall -%}
+    {%- do adapter.commit() -%}
 {%- endmacro %}
 
 {#- The latest `stamp` recorded for `node_id`, as text, or none (no row, or no table). -#}
