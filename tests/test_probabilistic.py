@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -293,6 +294,24 @@ def test_an_incremental_build_scores_only_changed_records_and_equals_a_full_scor
     )
     assert copies[0][0] >= 10  # each copy pairs with at least its original: new records were scored
     assert _rescored(project) == {row[0] for row in fetch(project, f"select unique_id from {SCORED}")}
+
+
+def test_a_state_hashed_the_earlier_way_is_scored_anew(built: Project, tmp_path: Path) -> None:
+    """The state of an earlier version (record_hash an MD5 text, scored_with without the way
+    records are hashed) is not compared with this version's 64-bit hashes: every record is
+    scored again, giving the pairs of a full scoring."""
+    project = copy_of(built, tmp_path)
+    expected = _run_pairs(project)
+    (model_json,) = fetch(project, "select model_json from identity.int_identity__splink_model")[0]
+    threshold = 0.5  # min(match_probability, same_person_probability) of dbt_project.yml
+    earlier_key = hashlib.sha256(f"{model_json}\n{threshold!r}".encode()).hexdigest()
+    execute(
+        project,
+        f"create or replace table {SCORED} as select unique_id, md5(unique_id) as record_hash,"
+        f" false as rescored, '{earlier_key}' as scored_with, pairs_digest from {SCORED}",
+    )
+    assert _run_pairs(project) == expected
+    assert len(_rescored(project)) == fetch(project, f"select count(*) from {PEOPLE}")[0][0]
 
 
 def test_a_new_threshold_rescores_every_record(built: Project, tmp_path: Path) -> None:

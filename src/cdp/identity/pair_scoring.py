@@ -3,8 +3,9 @@
 A pair's score depends only on its two records and the model (no term-frequency
 adjustments), so after a small delivery most stored pairs still hold. Beside the pairs table
 a state table keeps one row per scored record: a hash of the columns the model reads
-(``record_hash``), what the records were scored with (model and threshold) and a digest of
-the pairs written with them (their count and XOR of MD5s, so no sort). A build then keeps the
+(``record_hash``, DuckDB's 64-bit ``hash`` of them as a struct), what the records were scored
+with (model, threshold and how records are hashed) and a digest of the pairs written with
+them (their count and XOR of MD5s, so no sort). A build then keeps the
 stored pairs whose two records are unchanged and scores the changed and new records against
 the records they can pair with: those sharing the values of a blocking rule with one of them
 (at 1M people, +1%: 347,000 of 1.43M records are read, not all). It scores everything
@@ -32,16 +33,20 @@ STATE_SUFFIX = "__scored_records"  # the state table: <pairs table>__scored_reco
 # to all finds each pair within them twice, once per orientation.
 FULL_SCORING_SHARE = 0.5
 PAIR_KEY = ("left_source_table", "left_record_id", "right_source_table", "right_record_id")
+# How record_hash is computed, part of what pairs were scored with: a state hashed another
+# way (MD5 of the record as JSON, before) is not compared with this one but scored anew.
+RECORD_HASH = "duckdb hash(struct_pack(RECORD_COLUMNS))"
 # Temporary names in the model's session (dropped at the end of score).
 PEOPLE = "cdp_person_records"  # this build's person records (a view, read only in part)
 HASHES = "cdp_record_hashes"  # their unique_id and record_hash
 RESCORED = "cdp_rescored"  # the unique_id of the records this build scores
 CHANGED = "cdp_changed_records"  # their person records, when not all are scored
+STALE = "cdp_stale_records"  # the unique_id of changed and gone records: their stored pairs go
 
 
 def scored_with(model_json: str, threshold: float) -> str:
-    """What pairs were scored with: the stored model's JSON and the threshold."""
-    return hashlib.sha256(f"{model_json}\n{threshold!r}".encode()).hexdigest()
+    """What pairs were scored with: the stored model's JSON, the threshold and the record hash."""
+    return hashlib.sha256(f"{model_json}\n{threshold!r}\n{RECORD_HASH}".encode()).hexdigest()
 
 
 def score(
@@ -75,16 +80,18 @@ def score(
             pairs = _score_all(session, model, threshold)
         _write_state(session, this, key, pairs)
     finally:
-        for name in (HASHES, RESCORED, CHANGED):
+        for name in (HASHES, RESCORED, CHANGED, STALE):
             session.execute(f"drop table if exists {name}")
         session.execute(f"drop view if exists {PEOPLE}")
     return pairs
 
 
 def _record_hash() -> str:
-    # JSON tells a null from the text 'null' and escapes separators: equal hash, equal record.
+    # Each field hashed on its own (no separator to escape; null is not the text 'null'), 7 times
+    # faster than MD5 of the record as JSON (0.15 s against 1.05 s for 1.43M records). 64 bits:
+    # a changed record keeps its hash with a chance of 2^-64.
     columns = ", ".join(f'"{c}" := "{c}"' for c in probabilistic.RECORD_COLUMNS)
-    return f"md5(to_json(struct_pack({columns})))"
+    return f"hash(struct_pack({columns}))"
 
 
 def _state_table(this: tuple[str, str]) -> str:
@@ -93,8 +100,9 @@ def _state_table(this: tuple[str, str]) -> str:
 
 
 def _read(session: duckdb.DuckDBPyConnection, query: str) -> pa.Table:
-    """Person records as Splink takes them: sorted by unique_id, so a run is repeatable."""
-    return session.sql(query).to_arrow_table().sort_by([(probabilistic.UNIQUE_ID, "ascending")])
+    """Person records as Splink takes them: sorted by unique_id, so a run is repeatable.
+    Sorted by DuckDB, on both cores: Arrow's sort took 0.8 s for 347,000 records."""
+    return session.sql(f"select * from ({query}) order by {probabilistic.UNIQUE_ID}").to_arrow_table()
 
 
 def _pairs_digest(session: duckdb.DuckDBPyConnection, relation: str) -> str:
@@ -137,14 +145,16 @@ def _rescore_changed(
         f"create or replace temp table {RESCORED} as select current.{uid} from {HASHES} as current"
         f" anti join {_state_table(this)} as previous on {same_hash}"
     )
-    stale = (
-        f"select previous.{uid} from {_state_table(this)} as previous"
+    session.execute(
+        f"create or replace temp table {STALE} as select previous.{uid} from {_state_table(this)} as previous"
         f" anti join {HASHES} as current on {same_hash}"
     )
     kept = session.sql(f"""
-        select * from "{this[0]}"."{this[1]}"
-        where left_source_table || '|' || left_record_id not in ({stale})
-            and right_source_table || '|' || right_record_id not in ({stale})
+        select pairs.* from "{this[0]}"."{this[1]}" as pairs
+        anti join {STALE} as stale_left
+            on pairs.left_source_table || '|' || pairs.left_record_id = stale_left.{uid}
+        anti join {STALE} as stale_right
+            on pairs.right_source_table || '|' || pairs.right_record_id = stale_right.{uid}
     """).to_arrow_table()
     rescored, everyone = session.sql(
         f"select (select count(*) from {RESCORED}), (select count(*) from {HASHES})"
@@ -160,8 +170,8 @@ def _rescore_changed(
     changed = _read(session, f"select * from {CHANGED}")
     candidates = _read(session, _candidates_query(model))
     scored = probabilistic.predict(candidates, model, threshold, changed)
-    pairs = pa.concat_tables([kept, scored.cast(kept.schema)])
-    return pairs.sort_by([(column, "ascending") for column in PAIR_KEY])
+    # A set of pairs: unsorted (the table they replace keeps no order either).
+    return pa.concat_tables([kept, scored.cast(kept.schema)])
 
 
 def _candidates_query(model: dict[str, Any]) -> str:
