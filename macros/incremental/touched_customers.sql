@@ -3,8 +3,7 @@
     customer's inputs (a join of every source row with customer_records), a build rebuilds
     the customers of the records customer_records wrote since the mart's own last build
     (their new customer) and the customers those records, and the ones gone, belonged to
-    before (their old customer: from the mart's own rows, or customer_records' removal
-    log). customer_records rewrites every record staging typed again and every record
+    before (their old customer: customer_records' removal log). customer_records rewrites every record staging typed again and every record
     whose customer changed (macros/identity/touched_records.sql), so these are all the
     customers whose rows can differ. `rules_digest` (an SQL expression) is the
     configuration and seed content the mart applies: stored on its rows, a different value
@@ -14,23 +13,18 @@
     customer_records), `rules` (digest), on an incremental build `touched_customers`, and
     `rebuilt`: the records of the customers to rebuild. Join the wide rows to `rebuilt`
     after: DuckDB does not push the customer filter below a join, so filtering joined rows
-    would join every record (at 1M people 13 s against 4 s). `old_customers` says where a
-    moved or deleted record's previous customer is found: `stored`, the model's own rows
-    (it stores every record it reads: customer_events), or `removal_log`,
-    customer_records__removed (a model that stores fewer rows than records: the golden
-    record). A mart built on other customer models too names them: `written`, models whose
+    would join every record (at 1M people 13 s against 4 s). A moved or deleted record's
+    previous customer is found in customer_records__removed (removal_log=['customer_id']):
+    customer_events used to look it up in its own rows, a join of its 12M rows at 1M people
+    (1.5 s) where the log holds the few thousand replaced since. A mart built on other customer models too names them: `written`, models whose
     rows written since (their `_built_at`) touch their customer, and `removed`, models with
     a removal log (removal_log=['customer_id']) whose rows written or replaced since touch
     their new and old customer (customer_360: customer_identifiers). Without a removal log
     (its model not built since this code), when its model was rebuilt in full since this
     model's last build (which drops the log), or when the log was pruned since, every
     customer is rebuilt, as on a rules change. Ends without a comma. -#}
-{% macro cdp_stamped_customers_ctes(rules_digest, rebuilt, old_customers='stored', written=[], removed=[]) -%}
-{%- if old_customers not in ['stored', 'removal_log'] -%}
-    {{ exceptions.raise_compiler_error(
-        "cdp_stamped_customers_ctes: old_customers must be 'stored' or 'removal_log', got " ~ old_customers) }}
-{%- endif -%}
-{%- set logged = ([ref('customer_records')] if old_customers == 'removal_log' else []) + removed -%}
+{% macro cdp_stamped_customers_ctes(rules_digest, rebuilt, written=[], removed=[]) -%}
+{%- set logged = [ref('customer_records')] + removed -%}
 records as (
     select
         source_table,
@@ -69,34 +63,10 @@ rules as (
             as everyone
     ),
 
-    records_written_since as (
-        select
-            source_table,
-            record_id,
-            customer_id
+    touched_customers as (
+        select customer_id
         from {{ ref('customer_records') }}
         where _built_at > (select watermark.since from watermark)
-    ),
-
-    touched_customers as (
-        select records_written_since.customer_id
-        from records_written_since
-        {%- if old_customers == 'stored' %}
-            union
-            select stored.customer_id
-            from {{ this }} as stored
-            inner join (
-                select
-                    source_table,
-                    record_id
-                from records_written_since
-                union all
-                {{ cdp_records_typed_since('(select watermark.since from watermark)') }}
-            ) as changed_records
-                on
-                    stored.source_table = changed_records.source_table
-                    and stored.record_id = changed_records.record_id
-        {%- endif %}
         {%- for relation in written + removed %}
             union
             select customer_id

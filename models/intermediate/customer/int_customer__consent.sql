@@ -18,7 +18,6 @@ with
 {{ cdp_stamped_customers_ctes(
     "'" ~ local_md5(tojson(purposes)) ~ "'",
     rebuilt='rebuilt_records',
-    old_customers='removal_log',
 ) }},
 
 decisions as (

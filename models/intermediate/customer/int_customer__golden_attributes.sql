@@ -24,7 +24,6 @@ with
     cdp_relation_digest(ref('identity_blocklist'), ['identifier_type', 'match_type', 'pattern'],
         rules=tojson(survivorship)),
     rebuilt='rebuilt_records',
-    old_customers='removal_log',
 ) }},
 
 {{ cdp_attribute_candidates_ctes('rebuilt_records') }},

@@ -25,7 +25,6 @@ with
             'reporting_currency': customer_config.reporting_currency,
         })),
     rebuilt='rebuilt_records',
-    old_customers='removal_log',
     written=[ref('customer_events'), ref('int_customer__golden_attributes')],
     removed=[ref('customer_identifiers')],
 ) }},

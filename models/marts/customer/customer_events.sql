@@ -5,7 +5,7 @@
     loyalty from the cdp_customer.loyalty_order_threshold-th completed order on. Stages
     never move backwards.
     Incremental by customer: a build recomputes only the customers of the records
-    customer_records wrote, or staging typed, since its last one (_built_at,
+    customer_records wrote or replaced since its last one (_built_at and its removal log,
     macros/incremental/touched_customers.sql), and every customer when the rules above or
     the seeds they read (journey_event_stages, currency_rates) changed (rules_digest). -#}
 {{ config(
@@ -15,7 +15,6 @@
     on_schema_change='fail',
 ) }}
 {%- set loyalty_threshold = cdp_customer_config().loyalty_order_threshold %}
-{{ cdp_depends_on_identity_sources() }}
 
 with
 {{ cdp_stamped_customers_ctes(
