@@ -314,6 +314,20 @@ def test_a_state_hashed_the_earlier_way_is_scored_anew(built: Project, tmp_path:
     assert len(_rescored(project)) == fetch(project, f"select count(*) from {PEOPLE}")[0][0]
 
 
+def test_record_hashes_are_signed_bigints_every_target_can_store(built: Project) -> None:
+    """Postgres has no unsigned 64-bit type and Spark takes no uint64 from Arrow: the state
+    cdp.python_models writes to those targets must hold a signed bigint."""
+    with duckdb.connect(str(built.warehouse), read_only=True) as con:
+        schema, table = SCORED.split(".")
+        (data_type,) = con.execute(
+            "select data_type from information_schema.columns"
+            " where table_schema = ? and table_name = ? and column_name = 'record_hash'",
+            [schema, table],
+        ).fetchone()
+        assert data_type == "BIGINT"
+        assert con.execute(f"select count(*) from {SCORED} where record_hash < 0").fetchone()[0] > 0
+
+
 def test_a_new_threshold_rescores_every_record(built: Project, tmp_path: Path) -> None:
     project = copy_of(built, tmp_path)
     _run_pairs(project)

@@ -34,8 +34,9 @@ STATE_SUFFIX = "__scored_records"  # the state table: <pairs table>__scored_reco
 FULL_SCORING_SHARE = 0.5
 PAIR_KEY = ("left_source_table", "left_record_id", "right_source_table", "right_record_id")
 # How record_hash is computed, part of what pairs were scored with: a state hashed another
-# way (MD5 of the record as JSON, before) is not compared with this one but scored anew.
-RECORD_HASH = "duckdb hash(struct_pack(RECORD_COLUMNS))"
+# way (MD5 of the record as JSON, or the unsigned hash, before) is not compared with this one
+# but scored anew.
+RECORD_HASH = "duckdb hash(struct_pack(RECORD_COLUMNS)) shifted to a signed bigint"
 # Temporary names in the model's session (dropped at the end of score).
 PEOPLE = "cdp_person_records"  # this build's person records (a view, read only in part)
 HASHES = "cdp_record_hashes"  # their unique_id and record_hash
@@ -89,9 +90,10 @@ def score(
 def _record_hash() -> str:
     # Each field hashed on its own (no separator to escape; null is not the text 'null'), 7 times
     # faster than MD5 of the record as JSON (0.15 s against 1.05 s for 1.43M records). 64 bits:
-    # a changed record keeps its hash with a chance of 2^-64.
+    # a changed record keeps its hash with a chance of 2^-64. Shifted into a signed bigint:
+    # Postgres has no unsigned type and Spark takes no uint64 from Arrow.
     columns = ", ".join(f'"{c}" := "{c}"' for c in probabilistic.RECORD_COLUMNS)
-    return f"hash(struct_pack({columns}))"
+    return f"cast(cast(hash(struct_pack({columns})) as hugeint) - {2**63} as bigint)"
 
 
 def _state_table(this: tuple[str, str]) -> str:
