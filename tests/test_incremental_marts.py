@@ -661,6 +661,94 @@ def test_the_edge_audit_rewrites_only_the_records_whose_inputs_changed(warehouse
     assert reasons == [(TAMPERED,)]
 
 
+CAPPED_EDGES = "identity.int_identity__capped_edges"
+CAPPED_KEY = "source_table, record_id, node_a, node_b"
+VERDICTS_THEN_CAPPED = "int_identity__identifier_verdicts int_identity__capped_edges"
+
+
+def lower_crm_cap() -> list[str]:
+    """--vars with a CRM contact cap of 1: the sample has no component over the default caps,
+    and 52 with two CRM contacts after the first delivery, 81 after both."""
+    identity = yaml.safe_load((PROJECT_ROOT / "dbt_project.yml").read_text())["vars"]["cdp_identity"]
+    identity["identifier_types"]["crm_contact_id"]["max_per_cluster"] = 1
+    return ["--vars", json.dumps({"cdp_identity": identity})]
+
+
+def capped_edges(project: Project) -> list[tuple]:
+    return fetch(project, f"select * exclude (_built_at) from {CAPPED_EDGES} order by {CAPPED_KEY}")
+
+
+def test_capped_edges_after_a_delivery_equal_a_full_rebuild(
+    warehouses, deliveries: Deliveries, project_root: Path, tmp_path: Path
+) -> None:
+    """Under a cap the sample exceeds: built after the first delivery, then incrementally after
+    the second, the capped edges equal a full rebuild's, and the delivery changed them."""
+    first, _, full = warehouses
+    project = copy_of(first, tmp_path)
+    run_or_fail(project, *lower_crm_cap(), "--select", "+int_identity__capped_edges")
+    before = capped_edges(project)
+    load_landing(deliveries.second, project.warehouse, raw_tables(project_root))
+    run_or_fail(project, *lower_crm_cap(), "--select", "+int_identity__capped_edges")
+    (tmp_path / "full").mkdir()
+    rebuilt = copy_of(full, tmp_path / "full")
+    run_or_fail(rebuilt, *lower_crm_cap(), "--full-refresh", "--select", "int_identity__capped_edges")
+    assert before, "nothing over the lower cap: the comparison would prove nothing"
+    assert capped_edges(project) != before, "the delivery changed no capped component: proves nothing"
+    assert capped_edges(project) == capped_edges(rebuilt)
+
+
+def test_the_cluster_cap_recounts_only_components_whose_nodes_or_verdicts_changed(
+    warehouses, tmp_path: Path
+) -> None:
+    """A lower CRM contact cap, with nothing clustered or judged since: a build of the capped edges
+    alone recounts only the components capped before, so none is capped anew; once the
+    verdicts are rebuilt under it (the caps are in their rules digest) the capped edges
+    equal a full rebuild's."""
+    _, incremental, _ = warehouses
+    lower_cap = lower_crm_cap()
+    capped = f"select distinct component_key from {CAPPED_EDGES}"
+    (tmp_path / "incremental").mkdir()
+    project = copy_of(incremental, tmp_path / "incremental")
+    rebuilt = copy_of(incremental, tmp_path)
+
+    run_or_fail(project, *lower_cap, "--select", "int_identity__capped_edges")
+    assert set(fetch(project, capped)) <= set(fetch(incremental, capped))
+
+    run_or_fail(project, *lower_cap, "--select", VERDICTS_THEN_CAPPED)
+    run_or_fail(rebuilt, *lower_cap, "--full-refresh", "--select", "int_identity__capped_edges")
+    assert len(fetch(rebuilt, capped)) > len(fetch(incremental, capped)), "the lower cap capped nothing new"
+    assert capped_edges(project) == capped_edges(rebuilt)
+
+
+def test_the_cluster_cap_recounts_a_component_clustered_since(warehouses, tmp_path: Path) -> None:
+    """Two components with one CRM contact each, merged in int_identity__components and stamped
+    as a clustering would, no verdict rewritten: a build of the capped edges alone finds the
+    merged one over a cap of 1, as a full rebuild does."""
+    _, incremental, _ = warehouses
+    (tmp_path / "incremental").mkdir()
+    project = copy_of(incremental, tmp_path / "incremental")
+    run_or_fail(project, *lower_crm_cap(), "--select", VERDICTS_THEN_CAPPED)
+    (kept,), (merged,) = fetch(
+        project,
+        f"""select components.component_key from {COMPONENTS} as components
+        inner join {VERDICTS} as verdicts on components.node_key = verdicts.identifier_key
+        where verdicts.identifier_type = 'crm_contact_id'
+            and components.component_key not in (select component_key from {CAPPED_EDGES})
+        group by components.component_key having count(*) = 1 order by 1 limit 2""",
+    )
+    execute(
+        project,
+        f"""update {COMPONENTS} set component_key = '{kept}',
+            _clustered_at = (select max(_built_at) from {VERDICTS}) + interval 1 second
+        where component_key = '{merged}'""",
+    )
+    rebuilt = copy_of(project, tmp_path)
+    run_or_fail(project, *lower_crm_cap(), "--select", "int_identity__capped_edges")
+    run_or_fail(rebuilt, *lower_crm_cap(), "--full-refresh", "--select", "int_identity__capped_edges")
+    assert (kept,) in fetch(project, f"select distinct component_key from {CAPPED_EDGES}")
+    assert capped_edges(project) == capped_edges(rebuilt)
+
+
 def test_an_incremental_build_compares_only_the_edges_written_or_removed_since(
     warehouses, deliveries: Deliveries, project_root: Path, tmp_path: Path
 ) -> None:
