@@ -314,6 +314,18 @@ def test_a_state_hashed_the_earlier_way_is_scored_anew(built: Project, tmp_path:
     assert len(_rescored(project)) == fetch(project, f"select count(*) from {PEOPLE}")[0][0]
 
 
+def test_a_change_to_how_records_are_hashed_changes_what_pairs_were_scored_with(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The state's key covers the hashing SQL itself: a state hashed another way is never
+    compared with this one's hashes (which would rescore nothing, or everything, silently)."""
+    model_json, threshold = '{"link_type": "dedupe_only"}', 0.5
+    current = pair_scoring.scored_with(model_json, threshold)
+    assert pair_scoring.scored_with(model_json, threshold) == current
+    monkeypatch.setattr(pair_scoring, "_record_hash", lambda: "hash(struct_pack(email := email))")
+    assert pair_scoring.scored_with(model_json, threshold) != current
+
+
 def test_record_hashes_are_signed_bigints_every_target_can_store(built: Project) -> None:
     """Postgres has no unsigned 64-bit type and Spark takes no uint64 from Arrow: the state
     cdp.python_models writes to those targets must hold a signed bigint."""

@@ -33,10 +33,6 @@ STATE_SUFFIX = "__scored_records"  # the state table: <pairs table>__scored_reco
 # to all finds each pair within them twice, once per orientation.
 FULL_SCORING_SHARE = 0.5
 PAIR_KEY = ("left_source_table", "left_record_id", "right_source_table", "right_record_id")
-# How record_hash is computed, part of what pairs were scored with: a state hashed another
-# way (MD5 of the record as JSON, or the unsigned hash, before) is not compared with this one
-# but scored anew.
-RECORD_HASH = "duckdb hash(struct_pack(RECORD_COLUMNS)) shifted to a signed bigint"
 # Temporary names in the model's session (dropped at the end of score).
 PEOPLE = "cdp_person_records"  # this build's person records (a view, read only in part)
 HASHES = "cdp_record_hashes"  # their unique_id and record_hash
@@ -46,8 +42,11 @@ STALE = "cdp_stale_records"  # the unique_id of changed and gone records: their 
 
 
 def scored_with(model_json: str, threshold: float) -> str:
-    """What pairs were scored with: the stored model's JSON, the threshold and the record hash."""
-    return hashlib.sha256(f"{model_json}\n{threshold!r}\n{RECORD_HASH}".encode()).hexdigest()
+    """What pairs were scored with: the stored model's JSON, the threshold and the SQL that
+    hashes a record. A state hashed another way (MD5 of the record as JSON, or the unsigned
+    hash, before) is then not compared with this one but scored anew; the SQL itself, not a
+    label beside it, so a change to the hashing cannot forget to say so."""
+    return hashlib.sha256(f"{model_json}\n{threshold!r}\n{_record_hash()}".encode()).hexdigest()
 
 
 def score(
