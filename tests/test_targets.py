@@ -171,3 +171,20 @@ def test_the_project_builds_on_spark_with_duckdbs_customers(built: Project, tmp_
     assert again.statuses["error"] == again.statuses["fail"] == 0 and again.statuses["pass"] > 10
     facts = {name: spark_rows(root, query) for name, query in PARITY.items()}
     assert_same_as_duckdb(facts, duckdb_facts(built.warehouse))
+
+    # Logs are pruned on Spark too, where parquet takes no delete: a row older than the
+    # retention (30 days) is gone after the next write, and one horizon row (null keys) says so.
+    log = "identity.customer_records__removed"
+    spark_rows(
+        root,
+        f"insert into {log} (source_table, record_id, customer_id, _removed_at)"
+        " values ('crm_contacts', 'pruned-away', 'cus_pruned', timestamp '2000-01-01 00:00:00')",
+    )
+    old_rows = f"select count(*) from {log} where record_id = 'pruned-away'"
+    horizons = f"select count(*) from {log} where source_table is null"
+    assert spark_rows(root, old_rows) == {(1,)} and spark_rows(root, horizons) == {(0,)}
+    pruned = run_dbt(Project(root, built.warehouse), ["run", "-s", "customer_records"], capture=True, env=env)
+
+    assert pruned.ok, pruned.output[-5000:]
+    assert spark_rows(root, old_rows) == {(0,)} and spark_rows(root, horizons) == {(1,)}
+    assert spark_rows(root, PARITY["records"]) == duckdb_facts(built.warehouse)["records"]

@@ -32,15 +32,20 @@
     {{ return(adapter.dispatch('cdp_prune_log_sql', 'cdp')(log, stamp)) }}
 {%- endmacro %}
 
-{#- The horizon row first (if any row is older), at the cut-off itself so the delete keeps
-    it: one such row is left, the previous one being older. -#}
-{% macro default__cdp_prune_log_sql(log, stamp) -%}
+{#- The cut-off: rows of `log` stamped before it go. -#}
+{% macro cdp_log_cutoff() -%}
     {%- set days = var('cdp_log_retention_days', 30) -%}
     {%- if days is not number or days < 0 -%}
         {{ exceptions.raise_compiler_error(
             "var cdp_log_retention_days must be a number of days >= 0, got " ~ days) }}
     {%- endif -%}
-    {%- set cutoff = dbt.dateadd('day', -days, cdp_run_started_at()) -%}
+    {{ return(dbt.dateadd('day', -days, cdp_run_started_at())) }}
+{%- endmacro %}
+
+{#- The horizon row first (if any row is older), at the cut-off itself so the delete keeps
+    it: one such row is left, the previous one being older. -#}
+{% macro default__cdp_prune_log_sql(log, stamp) -%}
+    {%- set cutoff = cdp_log_cutoff() -%}
     {%- set horizon -%}
         insert into {{ log }} ({{ stamp }})
         select {{ cutoff }}
@@ -49,8 +54,36 @@
     {{ return([horizon, 'delete from ' ~ log ~ ' where ' ~ stamp ~ ' < ' ~ cutoff]) }}
 {%- endmacro %}
 
-{#- Spark's parquet tables take no delete, and a table cannot be overwritten from itself: the
-    logs are pruned by a full build of their model there (or use Delta tables). -#}
+{#- Spark's parquet tables take no delete, and a table cannot be overwritten from itself:
+    the rows kept and the horizon go to a helper table, which then overwrites the log (on
+    any file format, Delta included). Only when the log holds rows older than the cut-off,
+    so most writes cost one count: those rows are from earlier runs, so counting them now,
+    before this write's own rows are added, finds the same. -#}
 {% macro spark__cdp_prune_log_sql(log, stamp) -%}
-    {{ return([]) }}
+    {%- set cutoff = cdp_log_cutoff() -%}
+    {%- if not execute or load_relation(log) is none -%}
+        {{ return([]) }}
+    {%- endif -%}
+    {%- set older = run_query('select count(*) from ' ~ log ~ ' where ' ~ stamp ~ ' < ' ~ cutoff) -%}
+    {%- if older.columns[0].values()[0] == 0 -%}
+        {{ return([]) }}
+    {%- endif -%}
+    {%- set columns = adapter.get_columns_in_relation(log) -%}
+    {%- set names = columns | map(attribute='name') | join(', ') -%}
+    {%- set kept = log.incorporate(path={'identifier': log.identifier ~ '__cdp_pruned'}) -%}
+    {%- set keep -%}
+        create table {{ kept }} as
+        select {{ names }} from {{ log }} where {{ stamp }} >= {{ cutoff }}
+        union all
+        select
+            {%- for column in columns %}
+            {% if column.name == stamp %}{{ cutoff }}{% else %}cast(null as {{ column.data_type }}){% endif %} as {{ column.name }}{{ ',' if not loop.last }}
+            {%- endfor %}
+    {%- endset -%}
+    {{ return([
+        'drop table if exists ' ~ kept,
+        keep,
+        'insert overwrite table ' ~ log ~ ' select ' ~ names ~ ' from ' ~ kept,
+        'drop table ' ~ kept,
+    ]) }}
 {%- endmacro %}
