@@ -41,10 +41,7 @@
     that pass `incoming_filter`. Returns the statement that completes it (dbt runs it as 'main'). -#}
 {% macro cdp_spark_rewrite(source, target, keys, incoming_filter='true') %}
     {%- set columns = adapter.get_columns_in_relation(target) | map(attribute='name') | join(', ') -%}
-    {%- set merged = target.incorporate(path={"identifier": target.identifier ~ '__cdp_merged'}) -%}
-    {%- do run_query('drop table if exists ' ~ merged) -%}
     {%- set merge_sql -%}
-        create table {{ merged }} as
         select {{ columns }}
         from {{ target }} as kept
         where not {{ cdp_incoming_has_group(source, keys, 'kept') }}
@@ -53,8 +50,21 @@
         from {{ source }}
         where {{ incoming_filter }}
     {%- endset -%}
-    {%- do run_query(merge_sql) -%}
-    {%- do run_query('insert overwrite table ' ~ target ~ ' select ' ~ columns ~ ' from ' ~ merged) -%}
-    {%- do run_query('drop table ' ~ merged) -%}
+    {%- for statement in cdp_spark_overwrite_sql(target, columns, merge_sql) -%}
+        {%- do run_query(statement) -%}
+    {%- endfor -%}
     {{ return('refresh table ' ~ target) }}
+{% endmacro %}
+
+{#- The statements that overwrite `target` (its columns `columns`, comma-separated, in order)
+    with the rows of `select_sql`, which may read `target`: Spark cannot overwrite a table
+    from a query that reads it, so the rows go to a helper table first. -#}
+{% macro cdp_spark_overwrite_sql(target, columns, select_sql) %}
+    {%- set helper = target.incorporate(path={"identifier": target.identifier ~ '__cdp_overwrite'}) -%}
+    {{ return([
+        'drop table if exists ' ~ helper,
+        'create table ' ~ helper ~ ' as ' ~ select_sql,
+        'insert overwrite table ' ~ target ~ ' select ' ~ columns ~ ' from ' ~ helper,
+        'drop table ' ~ helper,
+    ]) }}
 {% endmacro %}

@@ -54,11 +54,11 @@
     {{ return([horizon, 'delete from ' ~ log ~ ' where ' ~ stamp ~ ' < ' ~ cutoff]) }}
 {%- endmacro %}
 
-{#- Spark's parquet tables take no delete, and a table cannot be overwritten from itself:
-    the rows kept and the horizon go to a helper table, which then overwrites the log (on
-    any file format, Delta included). Only when the log holds rows older than the cut-off,
-    so most writes cost one count: those rows are from earlier runs, so counting them now,
-    before this write's own rows are added, finds the same. -#}
+{#- Spark's parquet tables take no delete: the rows kept and the horizon overwrite the log
+    (cdp_spark_overwrite_sql, macros/cross_db/spark_merge.sql; on any file format, Delta
+    included). Only when the log holds rows older than the cut-off, so most writes cost one
+    count: those rows are from earlier runs, so counting them now, before this write's own
+    rows are added, finds the same. -#}
 {% macro spark__cdp_prune_log_sql(log, stamp) -%}
     {%- set cutoff = cdp_log_cutoff() -%}
     {%- if not execute or load_relation(log) is none -%}
@@ -70,9 +70,7 @@
     {%- endif -%}
     {%- set columns = adapter.get_columns_in_relation(log) -%}
     {%- set names = columns | map(attribute='name') | join(', ') -%}
-    {%- set kept = log.incorporate(path={'identifier': log.identifier ~ '__cdp_pruned'}) -%}
     {%- set keep -%}
-        create table {{ kept }} as
         select {{ names }} from {{ log }} where {{ stamp }} >= {{ cutoff }}
         union all
         select
@@ -80,10 +78,5 @@
             {% if column.name == stamp %}{{ cutoff }}{% else %}cast(null as {{ column.data_type }}){% endif %} as {{ column.name }}{{ ',' if not loop.last }}
             {%- endfor %}
     {%- endset -%}
-    {{ return([
-        'drop table if exists ' ~ kept,
-        keep,
-        'insert overwrite table ' ~ log ~ ' select ' ~ names ~ ' from ' ~ kept,
-        'drop table ' ~ kept,
-    ]) }}
+    {{ return(cdp_spark_overwrite_sql(log, names, keep)) }}
 {%- endmacro %}
