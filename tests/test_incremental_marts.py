@@ -11,6 +11,8 @@ import json
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 import yaml
 
@@ -376,6 +378,7 @@ def test_a_source_staged_again_in_full_replaces_all_its_records(warehouses, tmp_
 
 BLOCKLISTED = "identity.int_identity__blocklisted_identifiers"
 COMPONENTS = "identity.int_identity__components"
+SAME_PERSON_GROUPS = "identity.int_identity__same_person_groups"
 AUDIT = "identity.identity_edge_audit"
 IDENTITY_MODELS = {  # model: (relation, stamps left out, row key)
     "int_identity__record_identifiers": (
@@ -402,6 +405,7 @@ IDENTITY_MODELS = {  # model: (relation, stamps left out, row key)
         "_built_at, match_probability",
         "source_table, record_id, node_b, link_rule",
     ),
+    "int_identity__same_person_groups": (SAME_PERSON_GROUPS, "_clustered_at", "node_key"),
     "int_identity__components": (COMPONENTS, "_clustered_at", "node_key"),
     "int_identity__node_clusters": ("identity.int_identity__node_clusters", "_built_at", "node_key"),
     "customer_records": ("identity.customer_records", "_built_at", "source_table, record_id"),
@@ -767,6 +771,112 @@ def test_an_incremental_build_compares_only_the_edges_written_or_removed_since(
     )
 
 
+def _group_of(project: Project, node: str) -> str:
+    rows = fetch(project, f"select component_key from {SAME_PERSON_GROUPS} where node_key = '{node}'")
+    return rows[0][0] if rows else node
+
+
+def _deliver_contact_with_phone_of(
+    project: Project, deliveries: Deliveries, project_root: Path, folder: Path
+) -> tuple[str, str]:
+    """A third delivery: a later version of one CRM contact, its phone now that of a shop
+    account in another same-person group that no other person record shares. The account's
+    edge, not the contact's, then links them (a person's phone edge goes to the smallest
+    holder, and CRM keys sort first), though no row of the account was written. Returns the
+    two graph nodes."""
+    contacts = pq.read_table(sorted((deliveries.first / "crm_contacts").glob("*.parquet"))[0]).slice(0, 1)
+    contact = contacts.column("contact_id")[0].as_py()
+    contact_node = f"crm_contact_id:{contact}"
+    account, phone = fetch(
+        project,
+        f"""
+        select record_id, identifier_value from {RECORD_IDENTIFIERS}
+        where source_table = 'shop_customers' and identifier_type = 'phone'
+        and identifier_key in (
+            select identifier_key from {RECORD_IDENTIFIERS}
+            where source_table in ('crm_contacts', 'shop_customers')
+            group by 1 having count(*) = 1)
+        and 'shop_customer_id:' || record_id not in (
+            select node_key from {SAME_PERSON_GROUPS}
+            where component_key = '{_group_of(project, contact_node)}')
+        order by record_id limit 1
+        """,
+    )[0]
+    for column, value in (("phone", phone), ("updated_at", "2026-11-30 00:00:00")):
+        contacts = contacts.set_column(contacts.schema.get_field_index(column), column, pa.array([value]))
+    (folder / "crm_contacts").mkdir(parents=True)
+    pq.write_table(contacts, folder / "crm_contacts" / "third-delivery.parquet")
+    load_landing(folder, project.warehouse, raw_tables(project_root))
+    return contact_node, f"shop_customer_id:{account}"
+
+
+def test_same_person_groups_compare_only_the_edges_of_persons_touched_since(
+    warehouses, deliveries: Deliveries, project_root: Path, tmp_path: Path
+) -> None:
+    """The same-person groups compute and compare only the edges of the persons whose phones
+    or pairs changed since their last run, so a planted stored edge of no such person stays.
+    A contact delivered again with another person's phone joins that person's group (its
+    identifiers are written again); then contacts paired with a person record whose phone
+    they do not share change beyond recognition, so Splink drops their pairs (logged; no
+    identifier is written). After each, the groups equal a full rebuild's."""
+    _, incremental, _ = warehouses
+    (tmp_path / "edited").mkdir()
+    project = copy_of(incremental, tmp_path / "edited")
+    groups, pairs = "int_identity__same_person_groups", "identity.int_identity__probabilistic_pairs"
+    planted = f"select count(*) from {SAME_PERSON_GROUPS}__edges where node_a = 'planted:a'"
+    execute(project, f"insert into {SAME_PERSON_GROUPS}__edges values ('planted:a', 'planted:b')")
+
+    contact, account = _deliver_contact_with_phone_of(project, deliveries, project_root, tmp_path / "third")
+    run_or_fail(project, "--select", "+int_identity__same_person_groups")
+    assert _group_of(project, contact) == _group_of(project, account)
+    rescored = fetch(project, f"select count(*) from {pairs}__scored_records where rescored")
+    assert rescored == [(1,)], "every pair was scored anew: every edge was compared"
+    assert fetch(project, planted) == [(1,)]
+    assert identity_rows(project, groups) == _rebuilt_groups(project, tmp_path / "rebuilt-1")
+
+    execute(
+        project,
+        f"""
+        update identity.int_identity__person_records
+        set first_name = 'Zelda' || md5(record_id), last_name = 'Quux' || md5(record_id),
+            date_of_birth = null, email_canonical = null, street_address = null, postcode = null
+        where source_table = 'crm_contacts' and record_id in (
+            select pairs.left_record_id from {pairs} as pairs
+            where pairs.left_source_table = 'crm_contacts' and pairs.match_probability >= 0.5
+            and not exists (
+                select 1 from {RECORD_IDENTIFIERS} as left_phones
+                inner join {RECORD_IDENTIFIERS} as right_phones
+                    on left_phones.identifier_key = right_phones.identifier_key
+                where left_phones.identifier_type = 'phone'
+                and left_phones.source_table = 'crm_contacts'
+                and left_phones.record_id = pairs.left_record_id
+                and right_phones.source_table = pairs.right_source_table
+                and right_phones.record_id = pairs.right_record_id)
+            order by 1 limit 10)
+        """,
+    )
+    before = identity_rows(project, groups)
+    run_or_fail(project, "--select", "int_identity__probabilistic_pairs int_identity__same_person_groups")
+    assert fetch(project, f"select count(*) > 0 from {pairs}__removed") == [(True,)]
+    changed = "select record_id from identity.int_identity__person_records where first_name like 'Zelda%'"
+    paired = (
+        f"select count(*) from {pairs} where left_record_id in ({changed}) or right_record_id in ({changed})"
+    )
+    assert fetch(project, paired) == [(0,)], "a changed contact has a new pair: the log would not be needed"
+    assert fetch(project, planted) == [(1,)]
+    rebuilt = _rebuilt_groups(project, tmp_path / "rebuilt-2")
+    assert rebuilt != before, "no group changed: the test would prove nothing"
+    assert identity_rows(project, groups) == rebuilt
+
+
+def _rebuilt_groups(project: Project, folder: Path) -> list[tuple]:
+    """The same-person groups of a copy of ``project`` rebuilt in full."""
+    folder.mkdir()
+    rebuilt = copy_of(project, folder)
+    run_or_fail(rebuilt, "--full-refresh", "--select", "int_identity__same_person_groups")
+    return identity_rows(rebuilt, "int_identity__same_person_groups")
+
+
 def test_an_incremental_build_rewrites_the_changed_components_only(warehouses) -> None:
     """int_identity__node_clusters after the second delivery: every node whose cluster,
     customer or anchor changed (or that is new) was written by that build, and most kept
@@ -876,6 +986,7 @@ REMOVAL_LOG_KEYS = {  # each removal log of the selection: its first group key, 
     "identity.int_identity__edges__removed": "record_key",
     "identity.customer_records__removed": "source_table",
     "identity.customer_identifiers__removed": "identifier_key",
+    "identity.int_identity__probabilistic_pairs__removed": "left_source_table",
 }
 KEEP_NO_LOG_ROWS = ["--vars", "{cdp_log_retention_days: 0}"]
 

@@ -254,25 +254,21 @@ PAIR_KEYS = "left_source_table || '|' || left_record_id, right_source_table || '
 def _run_pairs(project: Project, *flags: str) -> list[tuple]:
     result = run_dbt(project, ["run", "--select", "int_identity__probabilistic_pairs", *flags], quiet=True)
     assert result.ok, dict(result.statuses)
-    return fetch(project, f"select * from {PAIRS} order by all")
+    return fetch(project, f"select * exclude (_built_at) from {PAIRS} order by all")
 
 
 def _rescored(project: Project) -> set[str]:
     return {row[0] for row in fetch(project, f"select unique_id from {SCORED} where rescored")}
 
 
-def test_an_incremental_build_scores_only_changed_records_and_equals_a_full_scoring(
-    built: Project, tmp_path: Path
-) -> None:
-    project = copy_of(built, tmp_path)
-    _run_pairs(project)
-    assert _rescored(project) == set()
-    # Records that have pairs: 10 change (their pairs must go), 10 go, 10 come again as new copies.
+def _change_paired_records(project: Project) -> set[str]:
+    """Of the records that have pairs, 10 change (their pairs must go), 10 go, 10 come again as
+    new copies. Returns the unique_id of those changed and gone."""
     key = "source_table || '|' || record_id"
     execute(
         project,
         f"""
-        create temp table picked as
+        create table picked as
         select {key} as key, row_number() over (order by {key}) as n from {PEOPLE}
         where {key} in (select unnest([{PAIR_KEYS}]) from {PAIRS});
         update {PEOPLE} set first_name = 'Zelda', date_of_birth = date '1901-01-01'
@@ -283,6 +279,45 @@ def test_an_incremental_build_scores_only_changed_records_and_equals_a_full_scor
         delete from {PEOPLE} where {key} in (select key from picked where n between 21 and 30);
         """,
     )
+    changed = fetch(project, "select key from picked where n <= 10 or n between 21 and 30")
+    execute(project, "drop table picked")
+    return {row[0] for row in changed}
+
+
+def test_an_incremental_build_stamps_the_pairs_it_scores_and_logs_those_it_drops(
+    built: Project, tmp_path: Path
+) -> None:
+    """The pairs of rescored records carry the build's stamp, the others keep theirs; the
+    stored pairs of changed and gone records are in the removal log, which a full scoring
+    empties."""
+    project = copy_of(built, tmp_path)
+    _run_pairs(project)
+    stamps = f"select {PAIR_KEYS}, _built_at from {PAIRS}"
+    before = {row[:2]: row[2] for row in fetch(project, stamps)}
+    changed = _change_paired_records(project)
+    _run_pairs(project)
+    after = {row[:2]: row[2] for row in fetch(project, stamps)}
+    rescored = _rescored(project)
+    latest = max(after.values())
+    assert latest > max(before.values())
+    new = {pair for pair, stamp in after.items() if stamp == latest}
+    assert new and new == {pair for pair in after if set(pair) & rescored}
+    assert all(after[pair] == before[pair] for pair in set(after) - new)
+    log = f"select {PAIR_KEYS}, _removed_at from {PAIRS}__removed"
+    logged = fetch(project, log)
+    assert {row[2] for row in logged} == {latest}
+    assert {row[:2] for row in logged} == {pair for pair in before if set(pair) & changed}
+    _run_pairs(project, "--full-refresh")
+    assert fetch(project, log) == []
+
+
+def test_an_incremental_build_scores_only_changed_records_and_equals_a_full_scoring(
+    built: Project, tmp_path: Path
+) -> None:
+    project = copy_of(built, tmp_path)
+    _run_pairs(project)
+    assert _rescored(project) == set()
+    _change_paired_records(project)
     incremental = _run_pairs(project)
     rescored = _rescored(project)
     assert len(rescored) == 20
@@ -319,11 +354,20 @@ def test_a_change_to_how_records_are_hashed_changes_what_pairs_were_scored_with(
 ) -> None:
     """The state's key covers the hashing SQL itself: a state hashed another way is never
     compared with this one's hashes (which would rescore nothing, or everything, silently)."""
-    model_json, threshold = '{"link_type": "dedupe_only"}', 0.5
-    current = pair_scoring.scored_with(model_json, threshold)
-    assert pair_scoring.scored_with(model_json, threshold) == current
+    model_json, thresholds = '{"link_type": "dedupe_only"}', (0.5, 0.9)
+    current = pair_scoring.scored_with(model_json, thresholds)
+    assert pair_scoring.scored_with(model_json, thresholds) == current
     monkeypatch.setattr(pair_scoring, "_record_hash", lambda: "hash(struct_pack(email := email))")
-    assert pair_scoring.scored_with(model_json, threshold) != current
+    assert pair_scoring.scored_with(model_json, thresholds) != current
+
+
+def test_either_threshold_the_pairs_are_read_with_changes_what_they_were_scored_with() -> None:
+    """A new same_person_probability keeps the lower threshold (match_probability) but scores
+    every pair anew, so its readers see every pair newer than their last build."""
+    model_json = '{"link_type": "dedupe_only"}'
+    current = pair_scoring.scored_with(model_json, (0.5, 0.9))
+    assert pair_scoring.scored_with(model_json, (0.5, 0.8)) != current
+    assert pair_scoring.scored_with(model_json, (0.4, 0.9)) != current
 
 
 def test_record_hashes_are_signed_bigints_every_target_can_store(built: Project) -> None:

@@ -4,7 +4,8 @@ Loads model_json from int_identity__splink_model (no retraining) and scores CRM 
 and shop accounts with it. One row per pair, left key < right key. A build without
 --full-refresh scores only the records that changed since the last one and keeps the other
 stored pairs (cdp.identity.pair_scoring); every build returns all pairs, which replace the
-stored ones (incremental strategy replace_all).
+stored ones (incremental strategy replace_all). Each pair is stamped with the build that scored
+it (_built_at), and the pairs a build drops are logged (int_identity__probabilistic_pairs__removed).
 """
 
 import pyarrow as pa
@@ -14,7 +15,11 @@ from cdp.identity import pair_scoring, probabilistic
 
 def model(dbt, session) -> pa.Table:
     dbt.config(materialized="incremental", incremental_strategy="replace_all")
-    threshold = float(dbt.config.get("probabilistic_match_probability"))
+    # Edges read the pairs at match_probability, the same-person groups at same_person_probability.
+    # dbt reads config.get's argument at parse time: a literal each.
+    match = float(dbt.config.get("match_probability"))
+    thresholds = [match, float(dbt.config.get("same_person_probability"))]
+    stamps = pair_scoring.Stamps.from_dbt(dbt.run_started_at, dbt.config.get("log_retention_days"))
     splink_model = dbt.ref("int_identity__splink_model")
     stored = splink_model.select("model_json").fetchall()
     if len(stored) != 1:
@@ -26,4 +31,4 @@ def model(dbt, session) -> pa.Table:
     )
     # schema.identifier, not dbt.this: the session is DuckDB on every target (cdp.model_reuse).
     this = (dbt.this.schema, dbt.this.identifier)
-    return pair_scoring.score(session, this, dbt.is_incremental, records, stored[0][0], threshold)
+    return pair_scoring.score(session, this, dbt.is_incremental, records, stored[0][0], thresholds, stamps)

@@ -11,15 +11,25 @@ the records they can pair with: those sharing the values of a blocking rule with
 (at 1M people, +1%: 347,000 of 1.43M records are read, not all). It scores everything
 when there is no state (first build, --full-refresh), when the model was retrained or the
 threshold changed, or when the stored pairs are not the ones the state was written with (a
-build that failed between writing the state and the pairs). On Postgres and Spark,
-cdp.python_models copies the pairs and the state into the model's DuckDB session and writes
-both back.
+build that failed between writing the state and the pairs).
+
+What changed is stamped for the models downstream (int_identity__same_person_groups), so they
+need not compare every pair with what they stored: each pair carries ``_built_at``, the start
+of the dbt invocation that scored it (kept pairs keep theirs), and the pairs a build drops
+(those of changed and gone records) go to the removal log ``<pairs table>__removed`` with
+``_removed_at``, as the SQL models' removal logs (macros/incremental/replace_groups.sql,
+pruned the same way). A full scoring empties the log: every pair is then newer than any
+reader's last build. On Postgres and Spark, cdp.python_models copies the pairs, the state
+and the log into the model's DuckDB session and writes them back.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import duckdb
@@ -29,6 +39,8 @@ from cdp.identity import probabilistic
 from cdp.warehouse import table_exists
 
 STATE_SUFFIX = "__scored_records"  # the state table: <pairs table>__scored_records
+REMOVAL_LOG_SUFFIX = "__removed"  # pairs dropped, as cdp_removal_log_relation names SQL models' logs
+STAMP = "_built_at"  # when a pair was scored: the dbt invocation's start
 # Beyond this share of changed records a full scoring is cheaper: linking the changed records
 # to all finds each pair within them twice, once per orientation.
 FULL_SCORING_SHARE = 0.5
@@ -41,12 +53,41 @@ CHANGED = "cdp_changed_records"  # their person records, when not all are scored
 STALE = "cdp_stale_records"  # the unique_id of changed and gone records: their stored pairs go
 
 
-def scored_with(model_json: str, threshold: float) -> str:
-    """What pairs were scored with: the stored model's JSON, the threshold and the SQL that
-    hashes a record. A state hashed another way (MD5 of the record as JSON, or the unsigned
-    hash, before) is then not compared with this one but scored anew; the SQL itself, not a
-    label beside it, so a change to the hashing cannot forget to say so."""
-    return hashlib.sha256(f"{model_json}\n{threshold!r}\n{_record_hash()}".encode()).hexdigest()
+@dataclass(frozen=True)
+class Stamps:
+    """How a build stamps what it changes."""
+
+    built_at: datetime  # the dbt invocation's start (naive UTC), as cdp_run_started_at
+    log_retention: timedelta  # removal-log rows older than built_at minus this go
+
+    @classmethod
+    def from_dbt(cls, run_started_at: str, retention_days: Any) -> Stamps:
+        """From dbt.run_started_at (macros/python_models/run_started_at.sql) and var
+        cdp_log_retention_days."""
+        try:
+            days = float(retention_days)
+        except (TypeError, ValueError):
+            days = -1.0
+        if days < 0:
+            raise ValueError(
+                f"var cdp_log_retention_days must be a number of days >= 0, got {retention_days!r}"
+            )
+        started = datetime.fromisoformat(run_started_at)
+        if started.tzinfo is not None:  # dbt's is UTC-aware; the warehouse's stamps are naive UTC
+            started = started.astimezone(UTC).replace(tzinfo=None)
+        return cls(built_at=started, log_retention=timedelta(days=days))
+
+
+def scored_with(model_json: str, thresholds: Sequence[float]) -> str:
+    """What pairs were scored with: the stored model's JSON, the thresholds the pairs are read
+    with (int_identity__edges takes those at or above match_probability, the same-person
+    groups same_person_probability; scoring keeps down to the lower) and the SQL that hashes
+    a record. Any change scores every record anew, so the pairs' stamps tell the readers
+    that every pair may have changed. A state hashed another way (MD5 of the record as JSON,
+    or the unsigned hash, before) is not compared with this one either; the SQL itself, not
+    a label beside it, so a change to the hashing cannot forget to say so."""
+    read_with = ",".join(repr(float(threshold)) for threshold in thresholds)
+    return hashlib.sha256(f"{model_json}\n{read_with}\n{_record_hash()}".encode()).hexdigest()
 
 
 def score(
@@ -55,16 +96,19 @@ def score(
     reuse: bool,
     people: duckdb.DuckDBPyRelation,
     model_json: str,
-    threshold: float,
+    thresholds: Sequence[float],
+    stamps: Stamps,
 ) -> pa.Table:
     """The pairs of the person records ``people`` (a relation of ``session``, with the columns
-    of cdp.identity.probabilistic.person_records) at or above ``threshold``, as a full scoring
-    would give them.
+    of cdp.identity.probabilistic.person_records) at or above the lowest of ``thresholds``
+    (those the pairs are read with), as a full scoring would give them, each stamped.
 
     ``this`` is the pairs table's (schema, identifier); ``reuse`` whether the build may reuse
-    the stored pairs (dbt's is_incremental). The state table beside them is rewritten.
+    the stored pairs (dbt's is_incremental). The state table beside them is rewritten and the
+    pairs dropped are logged.
     """
-    key = scored_with(model_json, threshold)
+    key = scored_with(model_json, thresholds)
+    threshold = min(thresholds)
     model = json.loads(model_json)
     people.create_view(PEOPLE, replace=True)
     try:
@@ -74,10 +118,12 @@ def score(
             f"create or replace temp table {HASHES} as "
             f"select {probabilistic.UNIQUE_ID}, {_record_hash()} as record_hash from {PEOPLE}"
         )
+        pairs = None
         if reuse and _stored_pairs_reusable(session, this, key):
-            pairs = _rescore_changed(session, this, model, threshold)
-        else:
-            pairs = _score_all(session, model, threshold)
+            pairs = _rescore_changed(session, this, model, threshold, stamps)
+        if pairs is None:
+            pairs = _score_all(session, model, threshold, stamps)
+            _create_removal_log(session, this, replace=True)
         _write_state(session, this, key, pairs)
     finally:
         for name in (HASHES, RESCORED, CHANGED, STALE):
@@ -98,6 +144,17 @@ def _record_hash() -> str:
 def _state_table(this: tuple[str, str]) -> str:
     schema, identifier = this
     return f'"{schema}"."{identifier}{STATE_SUFFIX}"'
+
+
+def _removal_log(this: tuple[str, str]) -> str:
+    schema, identifier = this
+    return f'"{schema}"."{identifier}{REMOVAL_LOG_SUFFIX}"'
+
+
+def _stamped(pairs: pa.Table, stamps: Stamps) -> pa.Table:
+    return pairs.append_column(
+        STAMP, pa.repeat(pa.scalar(stamps.built_at, pa.timestamp("us")), pairs.num_rows)
+    )
 
 
 def _read(session: duckdb.DuckDBPyConnection, query: str) -> pa.Table:
@@ -124,21 +181,31 @@ def _stored_pairs_reusable(session: duckdb.DuckDBPyConnection, this: tuple[str, 
     state = session.sql(f"select distinct scored_with, pairs_digest from {_state_table(this)}").fetchall()
     if len(state) != 1 or state[0][0] != key:
         return False
+    if STAMP not in session.sql(f'select * from "{this[0]}"."{this[1]}" limit 0').columns:
+        return False  # pairs of a version that did not stamp them
     return _pairs_digest(session, f'"{this[0]}"."{this[1]}"') == state[0][1]
 
 
-def _score_all(session: duckdb.DuckDBPyConnection, model: dict[str, Any], threshold: float) -> pa.Table:
+def _score_all(
+    session: duckdb.DuckDBPyConnection, model: dict[str, Any], threshold: float, stamps: Stamps
+) -> pa.Table:
     session.execute(
         f"create or replace temp table {RESCORED} as select {probabilistic.UNIQUE_ID} from {HASHES}"
     )
-    return probabilistic.predict(_read(session, f"select * from {PEOPLE}"), model, threshold)
+    pairs = probabilistic.predict(_read(session, f"select * from {PEOPLE}"), model, threshold)
+    return _stamped(pairs, stamps)
 
 
 def _rescore_changed(
-    session: duckdb.DuckDBPyConnection, this: tuple[str, str], model: dict[str, Any], threshold: float
-) -> pa.Table:
+    session: duckdb.DuckDBPyConnection,
+    this: tuple[str, str],
+    model: dict[str, Any],
+    threshold: float,
+    stamps: Stamps,
+) -> pa.Table | None:
     """Stored pairs of two unchanged records, plus the pairs of the changed and new records
-    scored against the records they can pair with."""
+    scored against the records they can pair with; the stored pairs of changed and gone
+    records are logged as removed. None when scoring everything is cheaper."""
     uid = probabilistic.UNIQUE_ID
     same_hash = f"current.{uid} = previous.{uid} and current.record_hash = previous.record_hash"
     # Changed and new records; and changed and gone ones, whose stored pairs go.
@@ -150,6 +217,11 @@ def _rescore_changed(
         f"create or replace temp table {STALE} as select previous.{uid} from {_state_table(this)} as previous"
         f" anti join {HASHES} as current on {same_hash}"
     )
+    rescored, everyone = session.sql(
+        f"select (select count(*) from {RESCORED}), (select count(*) from {HASHES})"
+    ).fetchall()[0]
+    if rescored > FULL_SCORING_SHARE * everyone:
+        return None
     kept = session.sql(f"""
         select pairs.* from "{this[0]}"."{this[1]}" as pairs
         anti join {STALE} as stale_left
@@ -157,22 +229,50 @@ def _rescore_changed(
         anti join {STALE} as stale_right
             on pairs.right_source_table || '|' || pairs.right_record_id = stale_right.{uid}
     """).to_arrow_table()
-    rescored, everyone = session.sql(
-        f"select (select count(*) from {RESCORED}), (select count(*) from {HASHES})"
-    ).fetchall()[0]
+    _log_removed_pairs(session, this, stamps)
     if rescored == 0:
         return kept
-    if rescored > FULL_SCORING_SHARE * everyone:
-        return _score_all(session, model, threshold)
     session.execute(
         f"create or replace temp table {CHANGED} as"
         f" select * from {PEOPLE} where {uid} in (select {uid} from {RESCORED})"
     )
     changed = _read(session, f"select * from {CHANGED}")
     candidates = _read(session, _candidates_query(model))
-    scored = probabilistic.predict(candidates, model, threshold, changed)
+    scored = _stamped(probabilistic.predict(candidates, model, threshold, changed), stamps)
     # A set of pairs: unsorted (the table they replace keeps no order either).
     return pa.concat_tables([kept, scored.cast(kept.schema)])
+
+
+def _create_removal_log(session: duckdb.DuckDBPyConnection, this: tuple[str, str], replace: bool) -> None:
+    """The removal log, empty when ``replace`` (a full scoring: its pairs are all new), else
+    created if missing. Its first column is null only in a horizon row (pruning)."""
+    columns = ", ".join(f"{column} varchar" for column in PAIR_KEY)
+    create = "create or replace table" if replace else "create table if not exists"
+    session.execute(f'create schema if not exists "{this[0]}"')
+    session.execute(f"{create} {_removal_log(this)} ({columns}, _removed_at timestamp)")
+
+
+def _log_removed_pairs(session: duckdb.DuckDBPyConnection, this: tuple[str, str], stamps: Stamps) -> None:
+    """Appends the stored pairs of changed and gone records (table STALE) to the removal log,
+    then prunes it as macros/incremental/log_pruning.sql prunes the SQL models' logs: rows
+    older than the retention go, and a horizon row at the cut-off says so."""
+    uid = probabilistic.UNIQUE_ID
+    log = _removal_log(this)
+    _create_removal_log(session, this, replace=False)
+    session.execute(
+        f"""
+        insert into {log}
+        select {", ".join(f"pairs.{column}" for column in PAIR_KEY)}, cast(? as timestamp)
+        from "{this[0]}"."{this[1]}" as pairs
+        where pairs.left_source_table || '|' || pairs.left_record_id in (select {uid} from {STALE})
+            or pairs.right_source_table || '|' || pairs.right_record_id in (select {uid} from {STALE})
+        """,
+        [stamps.built_at],
+    ).fetchall()  # DuckDB takes no other statement while a result is unread
+    cutoff = stamps.built_at - stamps.log_retention
+    if session.execute(f"select count(*) from {log} where _removed_at < ?", [cutoff]).fetchall()[0][0]:
+        session.execute(f"insert into {log} (_removed_at) values (?)", [cutoff]).fetchall()
+        session.execute(f"delete from {log} where _removed_at < ?", [cutoff]).fetchall()
 
 
 def _candidates_query(model: dict[str, Any]) -> str:

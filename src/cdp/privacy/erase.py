@@ -51,6 +51,7 @@ KEPT_BY_BUILD = (
     "identity.customer_records__removed",
     "identity.customer_identifiers__removed",
     "identity.int_identity__record_identifiers__removed",
+    "identity.int_identity__probabilistic_pairs__removed",
     "identity.int_identity__same_person_groups__reclustered",
     "identity.int_identity__components__reclustered",
     "identity.int_identity__node_clusters",
