@@ -16,6 +16,7 @@ from pathlib import Path
 
 import duckdb
 import psycopg
+import pyarrow as pa
 import pytest
 from psycopg import sql
 
@@ -24,6 +25,7 @@ from cdp.errors import CdpError
 from cdp.generate import GenerationResult
 from cdp.project import Project, postgres_settings
 from cdp.python_models import build
+from cdp.targets.postgres import PostgresTables
 from cdp.targets.publish import publish_raw_in_child
 
 from .conftest import PROJECT_ROOT, postgres_or_skip
@@ -63,6 +65,29 @@ def pg_database() -> Iterator[str]:
     finally:
         admin.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(database)))
         admin.close()
+
+
+def test_an_empty_table_copied_out_of_postgres_and_back_keeps_its_column_types(pg_database: str) -> None:
+    """cdp.python_models copies a Python model's tables out of Postgres and back on each build:
+    an empty one (the pairs' removal log after a full scoring) has no values to infer types
+    from, and must not come back as text (a later build compares its timestamps)."""
+    empty = pa.table(
+        {
+            "left_source_table": pa.array([], pa.string()),
+            "pairs": pa.array([], pa.int64()),
+            "_removed_at": pa.array([], pa.timestamp("us")),
+        }
+    )
+    with PostgresTables.connect({**postgres_settings(), "dbname": pg_database}) as tables:
+        tables.write("identity", "pairs__removed", empty)
+        read = tables.read("select * from identity.pairs__removed")
+        assert read.schema == empty.schema
+        tables.write("identity", "pairs__removed", read)
+        types = tables.read(
+            "select data_type from information_schema.columns"
+            " where table_name = 'pairs__removed' order by ordinal_position"
+        )
+    assert types.column("data_type").to_pylist() == ["text", "bigint", "timestamp without time zone"]
 
 
 def test_the_project_builds_on_postgres_with_duckdbs_customers(

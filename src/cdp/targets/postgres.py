@@ -30,6 +30,23 @@ def postgres_type(arrow_type: pa.DataType) -> str:
     raise TypeError(f"no Postgres column type for Arrow type {arrow_type}")
 
 
+# Postgres types by name -> the Arrow type their values read as (the inverse of postgres_type).
+ARROW_TYPES = {
+    "bool": pa.bool_(),
+    "int2": pa.int16(),
+    "int4": pa.int32(),
+    "int8": pa.int64(),
+    "float4": pa.float32(),
+    "float8": pa.float64(),
+    "date": pa.date32(),
+    "timestamp": pa.timestamp("us"),
+    "timestamptz": pa.timestamp("us", tz="UTC"),
+    "text": pa.string(),
+    "varchar": pa.string(),
+    "bpchar": pa.string(),
+}
+
+
 class PostgresTables:
     def __init__(self, connection: psycopg.Connection) -> None:
         self.connection = connection
@@ -43,9 +60,22 @@ class PostgresTables:
     def read(self, query: str) -> pa.Table:
         with self.connection.cursor() as cursor:
             cursor.execute(query)
-            names = [column.name for column in cursor.description or []]
+            columns = cursor.description or []
             rows = cursor.fetchall()
-        return pa.table({name: pa.array([row[i] for row in rows]) for i, name in enumerate(names)})
+        # Arrow infers each column's type from its values; an empty result has none, so its
+        # columns take their Postgres types (else a table written back empty, such as a
+        # removal log, would turn every column into text).
+        types = [None if rows else self._arrow_type(column.type_code) for column in columns]
+        return pa.table(
+            {
+                column.name: pa.array([row[i] for row in rows], type=types[i])
+                for i, column in enumerate(columns)
+            }
+        )
+
+    def _arrow_type(self, type_oid: int) -> pa.DataType | None:
+        info = self.connection.adapters.types.get(type_oid)
+        return ARROW_TYPES.get(info.name) if info else None
 
     def table_names(self, schema: str, prefix: str) -> list[str]:
         with self.connection.cursor() as cursor:
