@@ -101,11 +101,12 @@ removed_pair_edges as (
         and left_source_table is not null
 ),
 
+-- Pairs below the threshold are no edges: one that was is in the removal log.
 scored_pairs as (
     select
-        {{ cdp_record_key_node('left_source_table', 'left_record_id', key_types) }} as node_a,
-        {{ cdp_record_key_node('right_source_table', 'right_record_id', key_types) }} as node_b
-    from {{ pairs }}
+        node_a,
+        node_b
+    from probabilistic_pairs
     where _built_at > (select last_clustering.since from last_clustering)
 ),
 
