@@ -611,29 +611,59 @@ def test_an_incremental_build_rewrites_the_edges_of_the_touched_records_only(war
 def test_an_incremental_build_rewrites_only_the_probabilistic_edges_that_changed(
     warehouses, tmp_path: Path
 ) -> None:
-    """With no record ranked again, a build rewrites the edges of the left records whose
-    probabilistic pairs were rescored or dropped, and no other record's; the edges equal a
-    full rebuild's."""
+    """With no record ranked again, a build rewrites the edges of the left records of the
+    pairs the scoring stamped or logged as dropped since, and those of the pairs whose right
+    record was ranked since (its node moved), and no other record's; the edges equal a full
+    rebuild's."""
     _, incremental, _ = warehouses
     edges, pairs = "identity.int_identity__edges", "identity.int_identity__probabilistic_pairs"
+    nodes = "identity.int_identity__record_nodes"
     (tmp_path / "edited").mkdir()
     project = copy_of(incremental, tmp_path / "edited")
-    rescored, dropped = fetch(
-        project,
-        f"""select distinct source_table, record_id from {edges}
-        where link_rule = 'probabilistic' order by 1, 2 limit 2""",
-    )
+    left_records = f"""select distinct source_table, record_id from {edges}
+        where link_rule = 'probabilistic' order by 1, 2"""
+    rescored, dropped, moved_left = fetch(project, f"{left_records} limit 3")
     by_left = "where left_source_table = ? and left_record_id = ?"
+    with duckdb.connect(str(project.warehouse), read_only=True) as con:
+        moved_right = con.execute(
+            f"select right_source_table, right_record_id from {pairs} {by_left} order by 1, 2 limit 1",
+            list(moved_left),
+        ).fetchall()[0]
+        # Every pair's left record whose right record moves: moved_left and any other.
+        moved_lefts = set(
+            con.execute(
+                f"""select left_source_table, left_record_id from {pairs}
+                where right_source_table = ? and right_record_id = ?""",
+                list(moved_right),
+            ).fetchall()
+        )
+    # What the scoring does to a pair it scores again and one it drops (cdp.identity.pair_scoring).
+    later = f"(select max(_built_at) from {edges}) + interval 1 second"
     with duckdb.connect(str(project.warehouse)) as con:
-        con.execute(f"update {pairs} set evidence = evidence || ' (rescored)' {by_left}", list(rescored))
+        con.execute(
+            f"update {pairs} set evidence = evidence || ' (rescored)', _built_at = {later} {by_left}",
+            list(rescored),
+        )
+        con.execute(
+            f"""insert into {pairs}__removed
+            select left_source_table, left_record_id, right_source_table, right_record_id, {later}
+            from {pairs} {by_left}""",
+            list(dropped),
+        )
         con.execute(f"delete from {pairs} {by_left}", list(dropped))
+        con.execute(
+            f"""update {nodes} set node_key = node_key || '-moved', _built_at = {later}
+            where source_table = ? and record_id = ?""",
+            list(moved_right),
+        )
     run_or_fail(project, "--select", "int_identity__edges")
     latest = f"select max(_built_at) from {edges}"
     rewritten = set(
         fetch(project, f"select distinct source_table, record_id from {edges} where _built_at = ({latest})")
     )
     # The dropped pair's record is left without rows if it had no other edge.
-    assert rescored in rewritten and rewritten <= {rescored, dropped}
+    assert {rescored, moved_right} | moved_lefts <= rewritten
+    assert rewritten <= {rescored, dropped, moved_right} | moved_lefts
     rebuilt = copy_of(project, tmp_path)
     run_or_fail(rebuilt, "--full-refresh", "--select", "int_identity__edges")
     assert identity_rows(project, "int_identity__edges") == identity_rows(rebuilt, "int_identity__edges")

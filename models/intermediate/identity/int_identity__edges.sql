@@ -5,16 +5,18 @@
     neighbours is declared by int_identity__components itself. -#}
 
 {#- Incremental by record (strategy replace_keys, by record_key): a record's same-record
-    edges change only when int_identity__record_nodes ranked it again (its node or its identifiers'
-    usability changed), and its probabilistic edges when a pair was added, removed or
-    rescored or a record's node moved; so a build without --full-refresh writes again the
-    records ranked after this model's newest _built_at, plus the left records whose
-    probabilistic edges differ from the stored ones (every pair's edge is computed, and
-    compared by full join: cheaper than rewriting the edges of every paired record, which at
-    1M people were a third of the table). Each touched record also comes as a row with a
-    null node_b, which deletes its stored edges and is not stored. The rows a build replaces
-    go to int_identity__edges__removed (removal_log): int_identity__components compares only
-    the edges written or removed since its last run. -#}
+    edges change only when int_identity__record_nodes ranked it again (its node or its
+    identifiers' usability changed), and its probabilistic edges when one of its pairs (it the
+    left record) was scored or dropped or the pair's right record was ranked again. So a
+    build without --full-refresh writes again the records ranked after this model's newest
+    _built_at, the left records of the pairs the scoring stamped or logged as dropped since
+    (_built_at and removal log, cdp.identity.pair_scoring), and those of the pairs whose
+    right record was ranked since. A new match_probability scores every pair anew. When the
+    pairs were scored in full since, their log is missing or was pruned since, the records
+    of every pair and every stored probabilistic edge are written again. Each touched record
+    also comes as a row with a null node_b, which deletes its stored edges and is not stored.
+    The rows a build replaces go to int_identity__edges__removed (removal_log):
+    int_identity__components compares only the edges written or removed since its last run. -#}
 {{ config(
     materialized='incremental',
     incremental_strategy='replace_keys',
@@ -27,55 +29,66 @@
 {{ cdp_depends_on_identity_sources() }}
 {%- set probabilistic = cdp_probabilistic_enabled() %}
 
+{%- set removed_pairs = none %}
+{%- if probabilistic %}
+    {%- set pairs = ref('int_identity__probabilistic_pairs') %}
+    {%- if is_incremental() %}
+        {%- set removed_pairs = load_relation(cdp_removal_log_relation(pairs)) %}
+    {%- endif %}
+{%- endif %}
+
 with
-{% if probabilistic %}
--- Every pair's edge as it is now: the right record need not be touched.
-probabilistic_links as (
-    select
-        left_nodes.record_key,
-        left_nodes.node_key as node_a,
-        right_nodes.node_key as node_b,
-        pairs.left_source_table as source_table,
-        pairs.left_record_id as record_id,
-        cast('probabilistic' as {{ dbt.type_string() }}) as link_rule,
-        pairs.match_probability,
-        {{ dbt.concat(["pairs.right_source_table", "':'", "pairs.right_record_id", "': '", "pairs.evidence"]) }} as evidence
-    from {{ ref('int_identity__probabilistic_pairs') }} as pairs
-    inner join {{ ref('int_identity__record_nodes') }} as left_nodes
-        on
-            pairs.left_source_table = left_nodes.source_table
-            and pairs.left_record_id = left_nodes.record_id
-    inner join {{ ref('int_identity__record_nodes') }} as right_nodes
-        on
-            pairs.right_source_table = right_nodes.source_table
-            and pairs.right_record_id = right_nodes.record_id
-    where
-        left_nodes.node_key <> right_nodes.node_key
-        and pairs.match_probability >= {{ cdp_identity_config().probabilistic.match_probability }}
+{% if is_incremental() %}
+{%- if probabilistic %}
+-- Whether the pairs' stamps and log may not tell every change since: every pair is then new.
+every_pair as {{ cdp_materialized_cte() }} (
+    {%- if removed_pairs is none %}
+    select true as is_set
+    {%- else %}
+    select {{ cdp_removal_log_lacks_rows_since_this(pairs) }} as is_set
+    {%- endif %}
 ),
 {% endif %}
-{% if is_incremental() %}
 {% call cdp_touched_records_ctes('_built_at') %}
         -- records ranked again since, and the left records whose probabilistic edges changed
         {{ cdp_records_ranked_since() }}
         union all
 {%- if probabilistic %}
         select
-            coalesce(current_links.source_table, stored_links.source_table) as source_table,
-            coalesce(current_links.record_id, stored_links.record_id) as record_id
-        from probabilistic_links as current_links
-        full outer join (
-            select * from {{ this }}
-            where link_rule = 'probabilistic'
-        ) as stored_links
+            left_source_table as source_table,
+            left_record_id as record_id
+        from {{ pairs }}
+        where
+            _built_at > (select watermark.since from watermark)
+            or (select every_pair.is_set from every_pair)
+        union all
+        select
+            pairs.left_source_table as source_table,
+            pairs.left_record_id as record_id
+        from {{ pairs }} as pairs
+        inner join {{ ref('int_identity__record_nodes') }} as right_nodes
             on
-                current_links.source_table = stored_links.source_table
-                and current_links.record_id = stored_links.record_id
-                and current_links.node_a = stored_links.node_a
-                and current_links.node_b = stored_links.node_b
-                and current_links.match_probability = stored_links.match_probability
-                and current_links.evidence = stored_links.evidence
-        where current_links.record_id is null or stored_links.record_id is null
+                pairs.right_source_table = right_nodes.source_table
+                and pairs.right_record_id = right_nodes.record_id
+        where right_nodes._built_at > (select watermark.since from watermark)
+        union all
+        select
+            source_table,
+            record_id
+        from {{ this }}
+        where
+            link_rule = 'probabilistic'
+            and (select every_pair.is_set from every_pair)
+{%- if removed_pairs is not none %}
+        union all
+        select
+            left_source_table as source_table,
+            left_record_id as record_id
+        from {{ removed_pairs }}
+        where
+            _removed_at > (select watermark.since from watermark)
+            and left_source_table is not null
+{%- endif %}
 {%- else %}
         -- probabilistic matching turned off: the stored probabilistic edges go
         select
@@ -119,10 +132,45 @@ same_record_edges as (
     where usable_links.identifier_key <> record_nodes.node_key
 ),
 
+{%- if probabilistic %}
+
+-- The pairs of the touched left records (every pair in a full build).
+touched_pairs as (
+    select pairs.*
+    from {{ ref('int_identity__probabilistic_pairs') }} as pairs
+    {%- if is_incremental() %}
+        inner join touched
+            on
+                pairs.left_source_table = touched.source_table
+                and pairs.left_record_id = touched.record_id
+    {%- endif %}
+),
+{%- endif %}
+
 probabilistic_edges as (
     {%- if probabilistic %}
-    {#- Its touched records' links (every record's in a full build). -#}
-    {{ cdp_rows_of_touched_records('probabilistic_links') }}
+    select
+        left_nodes.record_key,
+        left_nodes.node_key as node_a,
+        right_nodes.node_key as node_b,
+        pairs.left_source_table as source_table,
+        pairs.left_record_id as record_id,
+        cast('probabilistic' as {{ dbt.type_string() }}) as link_rule,
+        pairs.match_probability,
+        {{ dbt.concat(["pairs.right_source_table", "':'", "pairs.right_record_id", "': '", "pairs.evidence"]) }} as evidence
+    from touched_pairs as pairs
+    -- the touched records' nodes: every left record of touched_pairs is touched
+    inner join record_nodes as left_nodes
+        on
+            pairs.left_source_table = left_nodes.source_table
+            and pairs.left_record_id = left_nodes.record_id
+    inner join {{ ref('int_identity__record_nodes') }} as right_nodes
+        on
+            pairs.right_source_table = right_nodes.source_table
+            and pairs.right_record_id = right_nodes.record_id
+    where
+        left_nodes.node_key <> right_nodes.node_key
+        and pairs.match_probability >= {{ cdp_identity_config().probabilistic.match_probability }}
     {%- else %}
     select * from same_record_edges
     where 1 = 0
