@@ -614,7 +614,7 @@ def test_an_incremental_build_rewrites_only_the_probabilistic_edges_that_changed
     """With no record ranked again, a build rewrites the edges of the left records of the
     pairs the scoring stamped or logged as dropped since, and those of the pairs whose right
     record was ranked since (its node moved), and no other record's; the edges equal a full
-    rebuild's."""
+    rebuild's, also when the pairs' log was pruned since."""
     _, incremental, _ = warehouses
     edges, pairs = "identity.int_identity__edges", "identity.int_identity__probabilistic_pairs"
     nodes = "identity.int_identity__record_nodes"
@@ -665,6 +665,18 @@ def test_an_incremental_build_rewrites_only_the_probabilistic_edges_that_changed
     assert {rescored, moved_right} | moved_lefts <= rewritten
     assert rewritten <= {rescored, dropped, moved_right} | moved_lefts
     rebuilt = copy_of(project, tmp_path)
+    run_or_fail(rebuilt, "--full-refresh", "--select", "int_identity__edges")
+    assert identity_rows(project, "int_identity__edges") == identity_rows(rebuilt, "int_identity__edges")
+
+    # A pair dropped, its log row pruned since (only the horizon row tells): every pair's edge
+    # is written again.
+    (pruned,) = fetch(project, f"{left_records} offset 3 limit 1")
+    with duckdb.connect(str(project.warehouse)) as con:
+        con.execute(f"delete from {pairs} {by_left}", list(pruned))
+        con.execute(f"insert into {pairs}__removed (_removed_at) select {later}")
+    run_or_fail(project, "--select", "int_identity__edges")
+    (tmp_path / "pruned").mkdir()
+    rebuilt = copy_of(project, tmp_path / "pruned")
     run_or_fail(rebuilt, "--full-refresh", "--select", "int_identity__edges")
     assert identity_rows(project, "int_identity__edges") == identity_rows(rebuilt, "int_identity__edges")
 
