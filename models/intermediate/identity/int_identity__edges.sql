@@ -28,13 +28,12 @@
 ) }}
 {{ cdp_depends_on_identity_sources() }}
 {%- set probabilistic = cdp_probabilistic_enabled() %}
-
 {%- set removed_pairs = none %}
 {%- if probabilistic %}
-    {%- set pairs = ref('int_identity__probabilistic_pairs') %}
-    {%- if is_incremental() %}
-        {%- set removed_pairs = load_relation(cdp_removal_log_relation(pairs)) %}
-    {%- endif %}
+{%- set pairs = ref('int_identity__probabilistic_pairs') %}
+{%- if is_incremental() %}
+{%- set removed_pairs = load_relation(cdp_removal_log_relation(pairs)) %}
+{%- endif %}
 {%- endif %}
 
 with
