@@ -14,14 +14,17 @@
 {%- endmacro %}
 
 {#- Condition: the removal log of `relation` may lack rows removed after the newest `stamp`
-    {{ this }} holds: `relation` was rebuilt in full since (its build dropped the log), or the
-    log was pruned since. Its first column, a group key, is null only in a horizon row. The
-    log must exist. -#}
+    {{ this }} holds: `relation` was rebuilt in full since (its build dropped the log), the
+    log was pruned since, or it does not exist (not yet seen: true, a constant). Its first
+    column, a group key, is null only in a horizon row. -#}
 {% macro cdp_removal_log_lacks_rows_since_this(relation, stamp='_built_at') -%}
     {%- if not execute -%}
         {{ return('true') }}
     {%- endif -%}
-    {%- set log = cdp_removal_log_relation(relation) -%}
+    {%- set log = load_relation(cdp_removal_log_relation(relation)) -%}
+    {%- if log is none -%}
+        {{ return('true') }}
+    {%- endif -%}
     {%- set key = adapter.get_columns_in_relation(log)[0].name -%}
     ({{ cdp_rebuilt_in_full_since_this(relation, stamp) }}
     or {{ cdp_log_lacks_rows_since(log, key, '_removed_at', '(' ~ cdp_newest_stamp(stamp) ~ ')') }})

@@ -52,13 +52,9 @@ rules as (
                 from {{ this }}
                 where rules_digest is not null and rules_digest <> (select rules.digest from rules)
             ) > 0
-            {%- for relation, log in logs %}
-                {%- if log is none %}
-                or true
-                {%- else %}
-                -- rebuilt in full since (its log lost what that build replaced), or pruned since
+            {%- for relation in logged %}
+                -- rebuilt in full since (its log lost what that build replaced), pruned since, or missing
                 or {{ cdp_removal_log_lacks_rows_since_this(relation) }}
-                {%- endif %}
             {%- endfor %}
             as everyone
     ),

@@ -65,9 +65,7 @@ select
     false as is_edge,
     true as is_candidate
 from {{ cdp_cc_relation('edges') }}
-{%- if removed_edges is not none and removed_nodes is not none %}
 where
     {{ cdp_removal_log_lacks_rows_since_this(edges, '_clustered_at') }}
     or {{ cdp_removal_log_lacks_rows_since_this(record_nodes, '_clustered_at') }}
-{%- endif %}
 {%- endif %}

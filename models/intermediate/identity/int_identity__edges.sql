@@ -41,11 +41,7 @@ with
 {%- if probabilistic %}
 -- Whether the pairs' stamps and log may not tell every change since: every pair is then new.
 every_pair as {{ cdp_materialized_cte() }} (
-    {%- if removed_pairs is none %}
-    select true as is_set
-    {%- else %}
     select {{ cdp_removal_log_lacks_rows_since_this(pairs) }} as is_set
-    {%- endif %}
 ),
 {% endif %}
 {% call cdp_touched_records_ctes('_built_at') %}
@@ -136,7 +132,7 @@ same_record_edges as (
 -- The pairs of the touched left records (every pair in a full build).
 touched_pairs as (
     select pairs.*
-    from {{ ref('int_identity__probabilistic_pairs') }} as pairs
+    from {{ pairs }} as pairs
     {%- if is_incremental() %}
         inner join touched
             on

@@ -23,11 +23,7 @@
 {#- Every record: an input rebuilt in full since, or its removal log missing (not yet seen) or
     pruned since (macros/incremental/log_pruning.sql). -#}
 {%- set every_record -%}
-    {%- if removed_nodes is none or removed_edges is none -%}
-        true
-    {%- else -%}
-        {{ cdp_removal_log_lacks_rows_since_this(record_nodes) }} or {{ cdp_removal_log_lacks_rows_since_this(edges) }}
-    {%- endif -%}
+    {{ cdp_removal_log_lacks_rows_since_this(record_nodes) }} or {{ cdp_removal_log_lacks_rows_since_this(edges) }}
 {%- endset %}
 
 with
