@@ -39,9 +39,13 @@ rules as (
 ),
 
 {% if is_incremental() %}
+    {#- The removal logs there are to read: a missing one makes rebuild_all true. -#}
     {%- set logs = [] %}
     {%- for relation in logged %}
-        {%- do logs.append((relation, load_relation(cdp_removal_log_relation(relation)))) %}
+        {%- set log = load_relation(cdp_removal_log_relation(relation)) %}
+        {%- if log is not none %}
+            {%- do logs.append(log) %}
+        {%- endif %}
     {%- endfor %}
     {{ cdp_watermark_cte('_built_at') }}
 
@@ -69,7 +73,7 @@ rules as (
             from {{ relation }}
             where _built_at > (select watermark.since from watermark)
         {%- endfor %}
-        {%- for relation, log in logs if log is not none %}
+        {%- for log in logs %}
             union
             select removed.customer_id
             from {{ log }} as removed
