@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import duckdb
@@ -43,10 +44,28 @@ def test_a_growth_outside_0_1_is_refused_by_name(bad: object) -> None:
         growth_setting(bad, "cdp_customer.predictive.refit_after_growth")
 
 
+def model_json(**changes: object) -> str:
+    """A trained model's JSON as far as its specification goes: this version's, or with
+    ``changes`` to it."""
+    settings = probabilistic.settings()
+    rules = [
+        rule.get_blocking_rule("duckdb").blocking_rule_sql
+        for rule in settings["blocking_rules_to_generate_predictions"]
+    ]
+    model = {
+        "blocking_rules_to_generate_predictions": [
+            {"blocking_rule": rule, "sql_dialect": "duckdb"} for rule in rules
+        ],
+        "comparisons": settings["comparisons"],
+        **changes,
+    }
+    return json.dumps(model)
+
+
 def stored_model(**changes: object) -> pa.Table:
     row = {
         "model_name": probabilistic.MODEL_NAME,
-        "model_json": "{}",
+        "model_json": model_json(),
         "seed": 42,
         "person_records": 2000,
         "training_records": 2000,
@@ -70,6 +89,19 @@ def stored_model(**changes: object) -> pa.Table:
         ({"person_records": 5000, "training_records": 5000}, 5000, False),  # bound now 3000
         ({"splink_version": "4.0.0"}, 2000, False),
         ({"model_name": None}, 2000, False),  # stored before the table had model_name
+        # trained before the birth date alone stopped being a blocking rule
+        (
+            {
+                "model_json": model_json(
+                    blocking_rules_to_generate_predictions=[
+                        {"blocking_rule": 'l."date_of_birth" = r."date_of_birth"'}
+                    ]
+                )
+            },
+            2000,
+            False,
+        ),
+        ({"model_json": model_json(comparisons=probabilistic.settings()["comparisons"][:-1])}, 2000, False),
     ],
 )
 def test_the_stored_splink_model_is_kept_only_while_it_still_fits(changes, records: int, reuse: bool) -> None:
@@ -105,6 +137,20 @@ def run_fits(project: Project, *flags: str) -> None:
 def test_a_build_without_full_refresh_keeps_the_stored_models(warehouse_copy: Project) -> None:
     run_fits(warehouse_copy)
     assert stored(warehouse_copy) == ("stored", {-1.0})
+
+
+def test_a_splink_model_of_another_specification_is_retrained(
+    warehouse_copy: Project, built: Project
+) -> None:
+    old_rules = [{"blocking_rule": 'l."date_of_birth" = r."date_of_birth"', "sql_dialect": "duckdb"}]
+    patch = json.dumps({"blocking_rules_to_generate_predictions": old_rules})
+    execute(
+        warehouse_copy,
+        "update identity.int_identity__splink_model"
+        f" set model_json = json_merge_patch(model_json, '{patch}')",
+    )
+    run_fits(warehouse_copy)
+    assert stored(warehouse_copy)[0] == stored(built)[0]  # retrained on the same records, not kept
 
 
 def test_fits_of_another_as_of_date_are_refitted(warehouse_copy: Project, built: Project) -> None:
