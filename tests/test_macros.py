@@ -91,6 +91,15 @@ CLEAN = [
     (" \t ", None),
     ("", None),
     (None, None),
+    # Around cdp_needs_no_cleaning's shortcut (values longer than the longest placeholder,
+    # 'unknown', with no space or control character at either end):
+    ("UNKNOWN", None),
+    ("unknowns", "unknowns"),
+    ("  unknown  ", None),
+    ("Jane Doe Smith\n", "Jane Doe Smith"),
+    ("\tJane Doe Smith", "Jane Doe Smith"),
+    ("Zoë Ünal-Øster", "Zoë Ünal-Øster"),
+    ("\x01unknown", "\x01unknown"),
 ]
 DECIMAL = [("12.50", "12.50"), (" 7 ", "7.00"), ("-3.1", "-3.10"), ("abc", None), ("", None)]
 
