@@ -14,10 +14,16 @@
 
 {#- Final select of a base model: the typed rows with `_quarantine_reason`, which is the
     typing failure, else a duplicate/superseded verdict among the valid rows of one key.
-    `order_by` decides which version of a key is kept (the first). -#}
+    `order_by` decides which version of a key is kept (the first).
+    `_content_hash` tells a duplicate (same content as the kept version) from a newer
+    version: cdp_hash_int of the compared columns, which hashes the typed values without
+    building a string (at 1M people base_web__events took 5.5 s alone against 7.2 s with
+    md5 of the columns joined as text), kept as text as before. Only versions typed in the
+    same build are compared (an incremental build types every version of a touched key
+    again: cdp_raw_rows_to_stage), so stored hashes of another function never meet new ones. -#}
 {% macro cdp_flag_duplicates(relation, key, order_by, compare_columns) -%}
     {%- set content -%}
-        {{ dbt.hash(dbt.concat(cdp_null_safe_strings(compare_columns))) }}
+        cast({{ cdp_hash_int(compare_columns) }} as {{ dbt.type_string() }})
     {%- endset -%}
     {%- set version_window -%}
         partition by {{ key }}, _invalid_reason is null order by {{ order_by }}, _source_file, _source_row
@@ -43,15 +49,6 @@
             ) as _kept_hash
         from (select *, {{ content }} as _content_hash from {{ relation }}) as hashed
     ) as ranked
-{%- endmacro %}
-
-{% macro cdp_null_safe_strings(columns) -%}
-    {%- set parts = [] -%}
-    {%- for column in columns -%}
-        {%- do parts.append("coalesce(cast(" ~ column ~ " as " ~ dbt.type_string() ~ "), '<null>')") -%}
-        {%- if not loop.last %}{% do parts.append("'|'") %}{% endif -%}
-    {%- endfor -%}
-    {{ return(parts) }}
 {%- endmacro %}
 
 {#- Quarantine model body: the raw rows, as landed, that staging did not accept, and why. -#}
