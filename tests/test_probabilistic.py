@@ -428,3 +428,98 @@ def test_the_pairs_digest_is_of_the_set_of_pairs() -> None:
     assert digest["a"] == digest["b"]
     assert digest["a"] != digest["c"]
     assert pair_scoring._pairs_digest(con, "(select * from a where false)") == "0:"
+
+
+def _rules(model: dict) -> list[str]:
+    return [rule["blocking_rule"] for rule in model["blocking_rules_to_generate_predictions"]]
+
+
+def test_blocking_rules_that_cannot_reach_the_threshold_are_not_scored_and_the_pairs_are_the_same(
+    con,
+) -> None:
+    """On the sample's trained model: as the threshold rises, rules whose pairs cannot reach
+    it go (first and last name alone, first), and the pairs at or above it stay the same."""
+    model = json.loads(_one(con, f"select model_json from {MODEL}"))
+    people = con.sql("select * from identity.int_identity__person_records")
+    records = probabilistic.person_records(
+        [(table, people.filter(f"source_table = '{table}'")) for table in probabilistic.SOURCE_TABLES]
+    )
+    every_rule = _rules(model)
+    kept_counts = []
+    for threshold in (0.01, 0.5, 0.99, 0.9999):
+        pruned = probabilistic.rules_that_can_reach(model, threshold)
+        kept = _rules(pruned)
+        assert kept == [rule for rule in every_rule if rule in kept]  # order kept
+        kept_counts.append(len(kept))
+        if len(kept) < len(every_rule):
+            assert probabilistic.predict(records, pruned, threshold) == probabilistic.predict(
+                records, model, threshold
+            ), threshold
+    assert kept_counts[0] == len(every_rule)  # a low threshold needs every rule
+    assert kept_counts[-1] < len(every_rule)  # a high one does not need the name rule
+    assert kept_counts == sorted(kept_counts, reverse=True)
+    assert '(l."first_name" = r."first_name") AND (l."last_name" = r."last_name")' not in _rules(
+        probabilistic.rules_that_can_reach(model, 0.9999)
+    )
+
+
+def _weighted(sql: str, weight: float) -> dict:
+    m = 0.5
+    level = {"sql_condition": sql, "label_for_charts": "level"}
+    return {**level, "m_probability": m, "u_probability": m / 2**weight}
+
+
+def _toy_model(rules: list[str], prior_weight: float = -15.0, email_weight: float = 20.0) -> dict:
+    """Email exact weighs ``email_weight``, the name 5; a random pair's prior weight ``prior_weight``."""
+    null = {"sql_condition": "x", "label_for_charts": "null", "is_null_level": True}
+    return {
+        "probability_two_random_records_match": 2**prior_weight / (1 + 2**prior_weight),
+        "blocking_rules_to_generate_predictions": [{"blocking_rule": rule} for rule in rules],
+        "comparisons": [
+            {
+                "output_column_name": "email",
+                "comparison_levels": [
+                    null,
+                    _weighted('"email_l" = "email_r" and ("name_l" is not null)', email_weight),
+                    _weighted("else", -10),
+                ],
+            },
+            {
+                "output_column_name": "name",
+                "comparison_levels": [null, _weighted('"name_l" = "name_r"', 5), _weighted("else", -10)],
+            },
+        ],
+    }
+
+
+def test_a_rule_goes_only_when_the_rules_kept_before_it_exclude_its_strong_levels() -> None:
+    email, name = 'l."email" = r."email"', 'l."name" = r."name"'
+    # After the email rule, a name-only pair has no email match: -15 + 5 < 0 (p 0.5).
+    assert _rules(probabilistic.rules_that_can_reach(_toy_model([email, name]), 0.5)) == [email]
+    # Alone, or before it, the name rule may admit a pair that matches on email too.
+    assert _rules(probabilistic.rules_that_can_reach(_toy_model([name]), 0.5)) == [name]
+    assert _rules(probabilistic.rules_that_can_reach(_toy_model([name, email]), 0.5)) == [name, email]
+    # A weaker email: -15 + 9 + 5 = -1, below log2(0.4 / 0.6) but not log2(0.3 / 0.7).
+    weak = _toy_model([email, name], email_weight=9)
+    assert _rules(probabilistic.rules_that_can_reach(weak, 0.4)) == []
+    assert _rules(probabilistic.rules_that_can_reach(weak, 0.3)) == [email]
+    # A higher prior (a small data set) keeps the name rule.
+    assert _rules(probabilistic.rules_that_can_reach(_toy_model([email, name], prior_weight=-4), 0.5)) == [
+        email,
+        name,
+    ]
+
+
+def test_rules_are_all_kept_when_a_weight_or_rule_cannot_be_bounded() -> None:
+    email, name = 'l."email" = r."email"', 'l."name" = r."name"'
+    model = _toy_model([email, name])
+    del model["comparisons"][1]["comparison_levels"][1]["u_probability"]  # never trained
+    assert _rules(probabilistic.rules_that_can_reach(model, 0.5)) == [email, name]
+    tf = _toy_model([email, name])
+    tf["comparisons"][1]["comparison_levels"][1]["tf_adjustment_column"] = "name"
+    assert _rules(probabilistic.rules_that_can_reach(tf, 0.5)) == [email, name]
+    fuzzy = _toy_model([email, 'substr(l."name", 1, 3) = substr(r."name", 1, 3)'])
+    assert probabilistic.rules_that_can_reach(fuzzy, 0.5) == fuzzy
+    both = _toy_model([email, name])
+    for threshold in (0.0, 1.0):
+        assert probabilistic.rules_that_can_reach(both, threshold) == both
