@@ -75,9 +75,7 @@
 
     {#- The records on which those are partners: every identifier there is re-counted. -#}
     repartnered_records as (
-        select distinct
-            source_table,
-            record_id
+        select distinct record_key
         from {{ record_identifiers }}
         where identifier_key in (
             select reblocked.identifier_key from reblocked
@@ -94,8 +92,6 @@
         select record_identifiers.identifier_key
         from {{ record_identifiers }} as record_identifiers
         inner join repartnered_records
-            on
-                record_identifiers.source_table = repartnered_records.source_table
-                and record_identifiers.record_id = repartnered_records.record_id
+            on record_identifiers.record_key = repartnered_records.record_key
     ),
 {%- endmacro %}
