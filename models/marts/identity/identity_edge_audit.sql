@@ -92,6 +92,7 @@ with
 
 guarded_identifiers as (
     select
+        record_identifiers.record_key,
         record_identifiers.source_table,
         record_identifiers.record_id,
         record_identifiers.identifier_key,
@@ -114,10 +115,10 @@ audit_rows as (
         guarded_identifiers.guard_reason as reason,
         cast(null as {{ cdp_type_double() }}) as match_probability
     from guarded_identifiers
+    -- By record_key (one per record): probing the 12M record nodes with an integer, not the
+    -- text pair, took 1.5 s against 2.0 to 2.5 s at 1M people.
     inner join {{ record_nodes }} as record_nodes
-        on
-            guarded_identifiers.source_table = record_nodes.source_table
-            and guarded_identifiers.record_id = record_nodes.record_id
+        on guarded_identifiers.record_key = record_nodes.record_key
     union all
     select
         source_table,
