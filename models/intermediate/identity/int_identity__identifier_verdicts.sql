@@ -92,11 +92,17 @@ usable_links as (
 partner_candidates as (
     select record_identifiers.*
     from {{ record_identifiers }} as record_identifiers
+    -- By the text pair, unlike the partner count: replayed at 1M people (+1%), the scoped
+    -- query took 2.1 s joined so and 3.0 s joined here by record_key (a worse plan).
     inner join (
-        select distinct record_key
+        select distinct
+            source_table,
+            record_id
         from usable_links
     ) as judged_records
-        on record_identifiers.record_key = judged_records.record_key
+        on
+            record_identifiers.source_table = judged_records.source_table
+            and record_identifiers.record_id = judged_records.record_id
     left join blocked
         on record_identifiers.identifier_key = blocked.identifier_key
     where blocked.identifier_key is null
