@@ -17,6 +17,13 @@
     on_schema_change='fail',
 ) }}
 {%- set survivorship = cdp_customer_config().survivorship %}
+{#- The rank each attribute's rule gives a candidate of `allowed` (lower first). -#}
+{%- set rule_rank = ['case allowed.attribute_name'] %}
+{%- for attribute, spec in survivorship.items() %}
+    {%- set rank = {'source_priority': 'allowed.source_rank', 'most_frequent': '-allowed.value_records'}.get(spec.rule, '0') %}
+    {%- do rule_rank.append("when '" ~ attribute ~ "' then " ~ rank) %}
+{%- endfor %}
+{%- do rule_rank.append('end') %}
 {%- set value_columns = cdp_attribute_value_columns().keys() | reject('equalto', 'email_canonical') | list %}
 
 with
@@ -44,10 +51,26 @@ ranked_inputs as (
     from candidates
 ),
 
+value_counts as (
+    -- How many of the customer's records carry each value (most_frequent ranks by it), by an
+    -- aggregate joined back rather than a window: no sort of every candidate (at 1M people
+    -- the query 11.8 s against 12.8 s). value_key is null only where an attribute's value
+    -- can be null (never '': each value_key is a non-empty value or holds a separator), so
+    -- '' stands for null in the join, as a window partition would group them.
+    select
+        ranked_inputs.customer_id,
+        ranked_inputs.attribute_name,
+        coalesce(ranked_inputs.value_key, '') as value_key,
+        count(*) as value_records
+    from ranked_inputs
+    where ranked_inputs.source_rank is not null
+    group by ranked_inputs.customer_id, ranked_inputs.attribute_name, coalesce(ranked_inputs.value_key, '')
+),
+
 allowed as (
     -- Only the sources listed for an attribute supply it, or count towards most_frequent.
-    -- Only the columns the ranking needs: the windows sort these rows; the value columns are
-    -- joined back for the survivors (at 1M people 11.0 s against 12.0 s, 0.5 GB more memory).
+    -- Only the columns the ranking needs; the value columns are joined back for the
+    -- survivors (carried through the ranking, at 1M people 12.0 s against 11.0 s).
     select
         ranked_inputs.customer_id,
         ranked_inputs.attribute_name,
@@ -55,39 +78,18 @@ allowed as (
         ranked_inputs.record_id,
         ranked_inputs.observed_at,
         ranked_inputs.source_rank,
-        count(*) over (
-            partition by ranked_inputs.customer_id, ranked_inputs.attribute_name, ranked_inputs.value_key
-        ) as value_records
+        value_counts.value_records
     from ranked_inputs
+    inner join value_counts
+        on
+            ranked_inputs.customer_id = value_counts.customer_id
+            and ranked_inputs.attribute_name = value_counts.attribute_name
+            and coalesce(ranked_inputs.value_key, '') = value_counts.value_key
     where ranked_inputs.source_rank is not null
 ),
 
-ranked as (
-    select
-        allowed.*,
-        row_number() over (
-            partition by allowed.customer_id, allowed.attribute_name
-            order by
-                case allowed.attribute_name
-                    {%- for attribute, spec in survivorship.items() %}
-                        when '{{ attribute }}'
-                            then
-                                {%- if spec.rule == 'source_priority' %} allowed.source_rank
-                        {%- elif spec.rule == 'most_frequent' %} -allowed.value_records
-                        {%- else %} 0
-                        {%- endif %}
-                    {%- endfor %}
-                end,
-                allowed.observed_at desc nulls last,
-                allowed.source_rank asc,
-                allowed.record_id asc
-        ) as survivor_rank
-    from allowed
-),
-
 survivors as (
-    select * from ranked
-    where survivor_rank = 1
+    {{ cdp_golden_survivors('allowed', rule_rank | join(' ')) }}
 )
 
 -- The survivors' values, from their candidate rows (unique by record and attribute).
