@@ -40,6 +40,11 @@ PARITY = {
     ),
     "segments": "select segment_name, customer_id from segments.segment_membership",
     "events": "select event_key, customer_id, journey_stage from customer.customer_events",
+    # DuckDB picks the survivors by an aggregate, the others by a window (cdp_golden_survivors)
+    "golden record": (
+        "select customer_id, attribute_name, source_table, record_id"
+        " from customer.int_customer__golden_attributes"
+    ),
 }
 
 
