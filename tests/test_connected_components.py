@@ -55,6 +55,56 @@ def test_star_converges_in_one_pass(graph: GraphProject) -> None:
     assert graph.last_run()[2] <= 2
 
 
+def random_forest_with_cycles(nodes: int, seed: int) -> list[tuple[str, str]]:
+    """Random trees over shuffled labels, with a cycle closed in every tenth of them and
+    isolated nodes declared (node_a = node_b)."""
+    rng = random.Random(seed)
+    labels = [f"k{value:06d}" for value in rng.sample(range(10 * nodes), nodes)]
+    edges, start = [], 0
+    while start < nodes:
+        size = rng.randint(1, 12)
+        tree = labels[start : start + size]
+        edges += [(tree[i], tree[rng.randrange(i)]) for i in range(1, len(tree))] or [(tree[0], tree[0])]
+        if len(tree) > 2 and rng.random() < 0.1:
+            edges.append((tree[0], tree[-1]))
+        start += size
+    return edges
+
+
+def test_hashed_and_ranked_node_ids_give_the_same_labels(graph: GraphProject) -> None:
+    """DuckDB numbers the nodes by a hash of their key (no sort of the keys); config
+    node_ids='rank' ranks them as other adapters do. Labels are the smallest key of each
+    component either way, in full and incremental runs."""
+    edges = random_forest_with_cycles(3000, seed=11)
+    graph.set_edges(edges)
+    hashed_run = graph.run()
+    assert hashed_run.ok and "hashed node ids" in hashed_run.output
+    hashed = graph.labels()
+    ranked_run = graph.run("--full-refresh", "--vars", "{node_ids: rank}")
+    assert ranked_run.ok and "ranked node ids" in ranked_run.output
+    assert graph.labels() == hashed
+    components: dict[str, set[str]] = {}
+    for node, label in hashed.items():
+        components.setdefault(label, set()).add(node)
+    assert all(label == min(members) for label, members in components.items())
+    assert len(components) > 300  # not one blob: the labels are tested per component
+    # An incremental run with hashed ids joins two components as the ranked full run does.
+    joined = [*edges, (edges[0][0], edges[-1][0])]
+    graph.set_edges(joined)
+    graph.build()
+    assert graph.last_run()[0] == "incremental"
+    incremental = graph.labels()
+    graph.build("--full-refresh", "--vars", "{node_ids: rank}")
+    assert graph.labels() == incremental != hashed
+
+
+def test_an_unknown_node_ids_config_fails_with_a_clear_error(graph: GraphProject) -> None:
+    graph.set_edges([("a", "b")])
+    result = graph.run("--vars", "{node_ids: md5}")
+    assert not result.ok
+    assert "config node_ids is 'md5'; use 'hash' (the default) or 'rank'" in result.output
+
+
 def test_max_passes_guard_fails_with_a_clear_error(graph: GraphProject) -> None:
     graph.set_edges(shuffled_chain(1024, seed=3))
     result = graph.run("--vars", "{max_passes: 2}")

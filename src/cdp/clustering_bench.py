@@ -26,6 +26,7 @@ MODEL = """{{ config(
     materialized='connected_components',
     max_passes=var('max_passes', 40),
     log_reclustered=var('log_reclustered', false),
+    node_ids=var('node_ids', 'hash'),
 ) }}
 select node_a, node_b from graph_input.edges
 """
