@@ -440,10 +440,11 @@ def test_a_shared_inbox_is_refused_recorded_ambiguous_and_nothing_changes(
     # An email identity stopped linking (a household inbox) carried by records of several customers.
     shared = fetch(
         project,
-        """select i.identifier_value from identity.int_identity__record_identifiers i
+        """select substr(i.identifier_key, length('email:') + 1)
+           from identity.int_identity__record_identifiers i
            join identity.customer_records r using (source_table, record_id)
-           where i.identifier_type = 'email' and i.identifier_value not in
-               (select identifier_value from identity.customer_identifiers where identifier_type = 'email')
+           where i.identifier_type = 'email' and i.identifier_key not in
+               (select identifier_key from identity.customer_identifiers where identifier_type = 'email')
            group by 1 having count(distinct r.customer_id) > 1 order by 1 limit 1""",
     )[0][0]
     counts = "select count(*) from raw.crm_contacts union all select count(*) from raw.shop_orders"

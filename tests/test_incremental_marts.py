@@ -832,7 +832,7 @@ def _deliver_contact_with_phone_of(
     account, phone = fetch(
         project,
         f"""
-        select record_id, identifier_value from {RECORD_IDENTIFIERS}
+        select record_id, substr(identifier_key, length('phone:') + 1) from {RECORD_IDENTIFIERS}
         where source_table = 'shop_customers' and identifier_type = 'phone'
         and identifier_key in (
             select identifier_key from {RECORD_IDENTIFIERS}

@@ -28,15 +28,22 @@ with
 {{ cdp_watermark_cte('_built_at') }}
 {%- endif %}
 
-identifiers as (
+distinct_identifiers as (
     select distinct
         identifier_key,
-        identifier_type,
-        identifier_value
+        identifier_type
     from {{ record_identifiers }}
     {%- if scoped %}
     where _built_at > (select watermark.since from watermark)
     {%- endif %}
+),
+
+identifiers as (
+    select
+        identifier_key,
+        identifier_type,
+        {{ cdp_identifier_value('identifier_key', 'identifier_type') }} as identifier_value
+    from distinct_identifiers
 ),
 
 blocklist as (

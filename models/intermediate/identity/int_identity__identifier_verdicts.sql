@@ -53,7 +53,7 @@ identifiers as (
     select
         identifier_key,
         identifier_type,
-        identifier_value,
+        {{ cdp_identifier_value('identifier_key', 'identifier_type') }} as identifier_value,
         priority,
         min(observed_at) as first_seen_at,
         max(observed_at) as last_seen_at,
@@ -62,7 +62,7 @@ identifiers as (
     {%- if scoped %}
     where identifier_key in (select affected.identifier_key from affected)
     {%- endif %}
-    group by identifier_key, identifier_type, identifier_value, priority
+    group by identifier_key, identifier_type, priority
 ),
 
 blocked as (

@@ -52,7 +52,7 @@ blocklisted_values as (
     select distinct
         record_identifiers.source_table,
         record_identifiers.record_id,
-        record_identifiers.identifier_value
+        blocklisted.identifier_value
     from {{ ref('int_identity__record_identifiers') }} as record_identifiers
     inner join {{ ref('int_identity__blocklisted_identifiers') }} as blocklisted
         on record_identifiers.identifier_key = blocklisted.identifier_key

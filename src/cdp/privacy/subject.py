@@ -73,7 +73,7 @@ def _customers_by_email(con: duckdb.DuckDBPyConnection, email: str) -> list[str]
         con,
         f"""select distinct r.customer_id from {RECORD_IDENTIFIERS} i
             join {RECORDS} r using (source_table, record_id)
-            where i.identifier_type = 'email' and i.identifier_value = ?""",
+            where i.identifier_key = 'email:' || ?""",
         email,
     )
     if len(carriers) > 1:
