@@ -18,3 +18,18 @@
 {% macro postgres__cdp_materialized_cte() -%}
     materialized
 {%- endmacro %}
+
+{#- The opposite hint, `not materialized`, where DuckDB would otherwise compute a CTE read
+    more than once into a copy: a full build's every record, read three times by
+    customer_360, is cheaper scanned three times (at 1M people 0.7 s and 1.2 GB less).
+    Nothing elsewhere. Usage: `name as {{ cdp_inlined_cte() }} (...)`. -#}
+{% macro cdp_inlined_cte() -%}
+    {{ return(adapter.dispatch('cdp_inlined_cte', 'cdp')()) }}
+{%- endmacro %}
+
+{% macro default__cdp_inlined_cte() -%}
+{%- endmacro %}
+
+{% macro duckdb__cdp_inlined_cte() -%}
+    not materialized
+{%- endmacro %}

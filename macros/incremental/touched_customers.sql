@@ -25,7 +25,7 @@
     customer is rebuilt, as on a rules change. Ends without a comma. -#}
 {% macro cdp_stamped_customers_ctes(rules_digest, rebuilt, written=[], removed=[]) -%}
 {%- set logged = [ref('customer_records')] + removed -%}
-records as (
+records as {{ cdp_inlined_cte() }} (
     select
         source_table,
         record_id,

@@ -29,35 +29,26 @@ with
 {% if is_incremental() %}
     {{ cdp_watermark_cte('_typed_at') }}
 {% endif %}
+{#- Each identifier column straight from its staging model: a CTE of a source's records
+    read once per identifier type would be materialized by DuckDB, every column of every
+    record (at 1M people 0.3 s and 1.1 GB of memory more). -#}
 {% for source in identity.sources %}
     {%- set source_index = loop.index %}
-    records_{{ source_index }} as (
-        select
-            cast('{{ source.source_table }}' as {{ dbt.type_string() }}) as source_table,
-            cast({{ source.record_id }} as {{ dbt.type_string() }}) as record_id,
-            cast({{ source.observed_at }} as {{ dbt.type_timestamp() }}) as observed_at,
-            {%- for column in source.identifiers.values() | unique %}
-                {{ column }},
-            {%- endfor %}
-            _loaded_at,
-            _typed_at
-        from {{ ref(source.model) }}
-        {%- if is_incremental() %}
-        where _typed_at > (select watermark.since from watermark)
-        {%- endif %}
-    ),
     {%- for type, column in source.identifiers.items() %}
         source_{{ source_index }}_{{ type }} as (
             select
-                source_table,
-                record_id,
+                cast('{{ source.source_table }}' as {{ dbt.type_string() }}) as source_table,
+                cast({{ source.record_id }} as {{ dbt.type_string() }}) as record_id,
                 cast('{{ type }}' as {{ dbt.type_string() }}) as identifier_type,
                 cast({{ column }} as {{ dbt.type_string() }}) as identifier_value,
-                observed_at,
+                cast({{ source.observed_at }} as {{ dbt.type_timestamp() }}) as observed_at,
                 _loaded_at,
                 _typed_at
-            from records_{{ source_index }}
+            from {{ ref(source.model) }}
             where {{ column }} is not null
+            {%- if is_incremental() %}
+                and _typed_at > (select watermark.since from watermark)
+            {%- endif %}
         ),
     {%- endfor %}
 {% endfor %}
