@@ -125,9 +125,9 @@
 {% endmacro %}
 
 {#- DuckDB: a temporary table, kept in memory (spilled when it must be) and never compressed
-    into the database file: at 1M people a full run of the components took 13.0 s with its
-    scratch tables temporary against 17.6 s in the file (README, Clustering). Temporary
-    tables have no schema, which tells cdp_cc_create to make one. -#}
+    into the database file: at 1M people a replay of a full run of the components took
+    13.0 s with every table temporary against 17.6 s in the file (README, Clustering).
+    Temporary tables have no schema, which tells cdp_cc_create to make one. -#}
 {% macro duckdb__cdp_cc_scratch_relation(suffix) %}
     {{ return(api.Relation.create(identifier=this.identifier ~ '__' ~ suffix, type='table')) }}
 {% endmacro %}
@@ -304,7 +304,7 @@
 {% endmacro %}
 
 {#- Clusters `edges_relation` into `result_relation` (node_key, component_key, _clustered_at). Returns the
-    figures {nodes, edges, passes}. -#}
+    figures {ids ('hashed' or 'ranked'), nodes, edges, passes}. -#}
 {% macro cdp_cc_run(edges_relation, result_relation, max_passes) %}
     {%- set nodes = cdp_cc_scratch_relation('nodes') -%}
     {%- set links = cdp_cc_scratch_relation('links') -%}
