@@ -159,6 +159,18 @@ def test_incremental_lands_new_people_and_keeps_customers_consistent(
     assert 0 < scoring["scored"] == len(new_people) < scoring["records"] == len(people)
 
 
+def test_idle_build_finds_nothing_to_do(first: dict[str, Any]) -> None:
+    """The build after the incremental one, nothing new landed: timed, and it re-clusters
+    and re-scores nothing (the customers the test above counts are after it)."""
+    idle = first["incremental"]["idle_build"]
+    assert idle["seconds"] > 0 and idle["statuses"].get("error", 0) == 0
+    assert first["incremental"]["idle_ratio_to_full_build"] == pytest.approx(
+        idle["seconds"] / first["build"]["seconds"]
+    )
+    assert idle["splink_scoring"]["scored"] == 0
+    assert idle["clustering"]["mode"] == "incremental" and idle["clustering"]["nodes_in_scope"] == 0
+
+
 def test_build_nodes_are_timed_in_their_stage(first: dict[str, Any], work: Path) -> None:
     nodes = json.loads((work / "data" / str(PEOPLE) / "target" / "manifest.json").read_text())["nodes"]
     assert node_stage("model.cdp.stg_crm__contacts", nodes) == "staging"

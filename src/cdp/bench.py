@@ -13,7 +13,8 @@ What is left of the build's wall-clock (dbt start-up, parsing, hooks) is ``dbt s
 
 ``incremental=True`` then lands 1% more people as new files (the generator's people
 N .. N + 1%: new ids, new files, not copies), loads them and runs `dbt build` again without
---full-refresh.
+--full-refresh; then once more with nothing new landed (the idle build: the fixed cost of
+every scheduled build).
 """
 
 from __future__ import annotations
@@ -98,6 +99,10 @@ class IncrementalFigures:
     ratio_to_full_build: float
     customers_before: int
     customers_after: int
+    # One more build with nothing new landed: what every scheduled build costs whatever
+    # arrived (dbt start-up, every model's checks for changes, every test).
+    idle_build: BuildFigures
+    idle_ratio_to_full_build: float
 
 
 @dataclass
@@ -370,6 +375,9 @@ def run_incremental(
     load = _timed("load", start, loaded)
     progress("dbt build (incremental: no --full-refresh)")
     incremental = build(project, folder, loaded, "incremental")
+    customers_after = customer_summary(project.warehouse).customers
+    progress("dbt build (idle: nothing new landed)")
+    idle = build(project, folder, 0, "idle")
     assert full.build is not None
     return IncrementalFigures(
         people=extra,
@@ -379,7 +387,9 @@ def run_incremental(
         build=incremental,
         ratio_to_full_build=incremental.seconds / full.build.seconds,
         customers_before=full.customers,
-        customers_after=customer_summary(project.warehouse).customers,
+        customers_after=customers_after,
+        idle_build=idle,
+        idle_ratio_to_full_build=idle.seconds / full.build.seconds,
     )
 
 

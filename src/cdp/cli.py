@@ -563,6 +563,11 @@ def _print_bench(report: BenchReport) -> None:
             "  incremental build stages: "
             + ", ".join(f"{stage.name} {stage.seconds:.1f} s" for stage in more.build.stages)
         )
+        console.print(
+            f"idle: dbt build with nothing new {more.idle_build.seconds:.1f} s = "
+            f"{more.idle_ratio_to_full_build:.0%} of the full build; stages: "
+            + ", ".join(f"{stage.name} {stage.seconds:.1f} s" for stage in more.idle_build.stages)
+        )
 
 
 def _splink_scoring(scoring: dict[str, int] | None) -> str:
