@@ -16,7 +16,11 @@ from cdp.project import Project
 from .conftest import PROJECT_ROOT
 from .test_quality import copy_of, execute, fetch
 
-TOKENS = ("__rows_built_since_last_pass__", "__rows_typed_since_last_pass__")
+TOKENS = (
+    "__rows_built_since_last_pass__",
+    "__rows_typed_since_last_pass__",
+    "__rows_clustered_since_last_pass__",
+)
 PASSES = "main.cdp_data_test_passes"
 EVENTS = "customer.customer_events"
 UNIQUE_EVENT_KEY = "unique_customer_events_event_key"
@@ -141,6 +145,64 @@ def test_staging_tests_are_scoped_by_the_typing_stamp(project: Project) -> None:
     assert only(outcomes(project, "unique", model="stg_web__events"), UNIQUE_WEB_EVENT) == ("fail", 1)
     checked_all = outcomes(project, "unique", *CHECK_ALL_ROWS, model="stg_web__events")
     assert only(checked_all, UNIQUE_WEB_EVENT) == ("fail", 2)
+
+
+def test_component_tests_are_scoped_by_the_clustering_stamp(project: Project) -> None:
+    """The connected-components tables stamp every row a run writes with `_clustered_at`:
+    their key tests check the nodes clustered since the last pass against every row."""
+    components, unique_node = "identity.int_identity__components", "unique_int_identity__components_node_key"
+
+    def store_again(rank: int, stamp: str) -> None:
+        execute(
+            project,
+            f"""insert into {components} select * {stamp} from {components}
+            where node_key = (
+                select distinct node_key from {components} order by node_key limit 1 offset {rank}
+            )""",
+        )
+
+    store_again(0, "")
+    model = "int_identity__components"
+    assert only(outcomes(project, "unique", model=model), unique_node) == ("pass", 0)
+    store_again(1, f"replace ({NEWER} as _clustered_at)")
+    assert only(outcomes(project, "unique", model=model), unique_node) == ("fail", 1)
+    assert only(outcomes(project, "unique", *CHECK_ALL_ROWS, model=model), unique_node) == ("fail", 2)
+
+
+def test_the_cap_check_looks_at_the_customers_with_rows_written_since(project: Project) -> None:
+    """cdp_customers_within_cap (a warning) is scoped like a key test, by customer: a customer
+    over the cap is seen when one of its rows was written since the check last passed."""
+    table, check = "identity.customer_identifiers", "cdp_customers_within_cap_customer_identifiers_"
+
+    def over_the_cap(rank: int, stamp: str) -> None:
+        """Gives the customer ranked `rank` 50 more email addresses."""
+        execute(
+            project,
+            f"""insert into {table}
+            select * exclude (i) replace ('email:extra' || i || '@example.com' as identifier_key{stamp})
+            from {table}, range(50) as extra(i)
+            where identifier_key = (
+                select min(identifier_key) from {table}
+                where identifier_type = 'email' and customer_id = (
+                    select distinct customer_id from {table} where identifier_type = 'email'
+                    order by customer_id limit 1 offset {rank}
+                )
+            )""",
+        )
+
+    model = "customer_identifiers"
+    over_the_cap(0, "")
+    assert only(outcomes(project, "cdp_customers_within_cap", model=model), check) == ("pass", 0)
+    assert only(outcomes(project, "cdp_customers_within_cap", *CHECK_ALL_ROWS, model=model), check) == (
+        "warn",
+        1,
+    )
+    over_the_cap(1, f", {NEWER} as _built_at")
+    assert only(outcomes(project, "cdp_customers_within_cap", model=model), check) == ("warn", 1)
+    assert only(outcomes(project, "cdp_customers_within_cap", *CHECK_ALL_ROWS, model=model), check) == (
+        "warn",
+        2,
+    )
 
 
 def test_only_tests_of_rows_or_keys_can_be_scoped(tmp_path: Path) -> None:

@@ -1022,6 +1022,27 @@ def test_a_verdict_that_changes_moves_the_records_staging_did_not_touch(warehous
     )
 
 
+def test_identifiers_of_deleted_records_leave_customer_identifiers(warehouses, tmp_path: Path) -> None:
+    """Five CRM contacts deleted: the verdicts of their contact ids go, an incremental build of
+    customer_identifiers finds those identifiers in the record identifiers' removal log (not
+    by looking up every stored identifier) and deletes their rows, as a full rebuild would."""
+    _, incremental, _ = warehouses
+    (tmp_path / "deleted").mkdir()
+    project = copy_of(incremental, tmp_path / "deleted")
+    gone_list = delete_crm_contacts(project)
+    run_or_fail(project, "--full-refresh", "--select", "base_crm__contacts")
+    gone_keys = gone_list.replace("'", "'crm_contact_id:", 1).replace(", '", ", 'crm_contact_id:")
+    stored = f"select identifier_key from identity.customer_identifiers where identifier_key in ({gone_keys})"
+    assert len(fetch(project, stored)) == 5  # stored before the build
+    build_marts(project, command="run")
+    log = f"select count(*) - count(record_key) from {RECORD_IDENTIFIERS}__removed"
+    assert fetch(project, log) == [(0,)]  # no horizon: the log told which identifiers left
+    assert fetch(project, stored) == []
+    rebuilt = copy_of(project, tmp_path)
+    build_marts(rebuilt, "--full-refresh", command="run")
+    assert identity_rows(project, "customer_identifiers") == identity_rows(rebuilt, "customer_identifiers")
+
+
 REMOVAL_LOG_KEYS = {  # each removal log of the selection: its first group key, null in a horizon
     "identity.int_identity__record_identifiers__removed": "record_key",
     "identity.int_identity__record_nodes__removed": "record_key",

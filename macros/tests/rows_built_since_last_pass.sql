@@ -6,10 +6,13 @@
     checks:
     - not_null, accepted_values, expression_is_true: the rows built since the test last passed;
     - unique, unique_combination: every row whose key occurs among those rows. Rows that were
-      unique when the test passed stay unique unless a newer row repeats their key.
+      unique when the test passed stay unique unless a newer row repeats their key;
+    - tests of groups (cdp_scopable_group_tests): every row of the groups of those rows.
     Staging views stamp the rows a build typed with `_typed_at` (macros/staging/quarantine.sql;
     a build types the new raw rows and every row of the keys they touch): their tests use
-    `where: "__rows_typed_since_last_pass__"` the same way.
+    `where: "__rows_typed_since_last_pass__"` the same way, and the connected-components tables
+    (stamped `_clustered_at` by macros/identity/connected_components.sql, every row a run
+    writes) `where: "__rows_clustered_since_last_pass__"`.
     A test passes on every row the first time (no pass on record), on --full-refresh and with
     --vars '{cdp_data_tests_check_all_rows: true}'. Passes are recorded by the on-run-end hook
     cdp_record_data_test_passes in <target schema>.cdp_data_test_passes. Tests of rows against
@@ -19,7 +22,11 @@
 
 {#- The `where` tokens, each with the stamp column it scopes by. -#}
 {% macro cdp_scoped_test_stamps() -%}
-    {{ return({'__rows_built_since_last_pass__': '_built_at', '__rows_typed_since_last_pass__': '_typed_at'}) }}
+    {{ return({
+        '__rows_built_since_last_pass__': '_built_at',
+        '__rows_typed_since_last_pass__': '_typed_at',
+        '__rows_clustered_since_last_pass__': '_clustered_at',
+    }) }}
 {%- endmacro %}
 
 {#- The token in a test's `where`, or none. -#}
@@ -37,7 +44,14 @@
 {%- endmacro %}
 
 {% macro cdp_scopable_key_tests() -%}
-    {{ return(['unique', 'unique_combination']) }}
+    {{ return(['unique', 'unique_combination'] + cdp_scopable_group_tests().keys() | list) }}
+{%- endmacro %}
+
+{#- Tests of groups of rows, each with its group key: a group can fail only if one of its rows
+    was written since (cdp_customers_within_cap: a customer holding too many values of a type),
+    so they are scoped like key tests, by the groups of the rows built since. -#}
+{% macro cdp_scopable_group_tests() -%}
+    {{ return({'cdp_customers_within_cap': ['customer_id']}) }}
 {%- endmacro %}
 
 {#- dbt's get_where_subquery (the `where` config) with a token above replaced; every other
@@ -69,7 +83,8 @@
     {%- if name in cdp_scopable_row_tests() -%}
         {{ return('tested.' ~ built_since) }}
     {%- endif -%}
-    {%- set keys = test.test_metadata.kwargs.get('columns') or [test.test_metadata.kwargs.column_name] -%}
+    {%- set keys = cdp_scopable_group_tests().get(name)
+        or test.test_metadata.kwargs.get('columns') or [test.test_metadata.kwargs.column_name] -%}
     {%- set same_key = [] -%}
     {%- for key in keys -%}
         {%- do same_key.append('built.' ~ key ~ ' = tested.' ~ key) -%}

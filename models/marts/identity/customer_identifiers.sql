@@ -19,10 +19,23 @@
     on_schema_change='fail',
 ) }}
 -- depends_on: {{ ref('customer_id_assignments') }}
+{%- set record_identifiers = ref('int_identity__record_identifiers') %}
+{#- A verdict goes only when the last record carrying its identifier loses it, which the
+    record identifiers' removal log holds; every stored identifier is looked for among the
+    verdicts when the log cannot tell (rebuilt in full or pruned since, or missing). -#}
+{%- set every_identifier = is_incremental() and cdp_removal_logs_lack_rows_now([record_identifiers]) %}
 
 with
 {% if is_incremental() %}
     {{ cdp_watermark_cte('_built_at') }}
+    {%- if not every_identifier %}
+
+    removed_since as (
+        select identifier_key
+        from {{ cdp_removal_log_relation(record_identifiers) }}
+        where _removed_at > (select watermark.since from watermark)
+    ),
+    {%- endif %}
 
     touched as (
         select verdicts.identifier_key
@@ -33,24 +46,35 @@ with
         from {{ ref('customer_id_assignments') }} as assignments
         where assignments.assigned_at > (select watermark.since from watermark)
         union
+        -- stored identifiers whose verdict is gone
         select stored.identifier_key
         from {{ this }} as stored
+        {%- if every_identifier %}
         where not exists (
             select 1
             from {{ ref('int_identity__identifier_verdicts') }} as verdicts
             where verdicts.identifier_key = stored.identifier_key
         )
+        {%- else %}
+        where
+            stored.identifier_key in (select removed_since.identifier_key from removed_since)
+            and stored.identifier_key not in (
+                select verdicts.identifier_key
+                from {{ ref('int_identity__identifier_verdicts') }} as verdicts
+                where verdicts.identifier_key in (select removed_since.identifier_key from removed_since)
+            )
+        {%- endif %}
     ),
 {% endif %}
 
 verdicts as (
     select verdicts.*
     from {{ ref('int_identity__identifier_verdicts') }} as verdicts
-    {%- if is_incremental() %}
-    inner join touched
-        on verdicts.identifier_key = touched.identifier_key
-    {%- endif %}
     where verdicts.is_usable
+    {%- if is_incremental() %}
+        -- a filter, not a join: DuckDB then skips the verdicts the few touched keys lack
+        and verdicts.identifier_key in (select touched.identifier_key from touched)
+    {%- endif %}
 )
 
 {#- Cast to the contract's types: on Postgres an incremental build compares the new rows'
@@ -70,6 +94,7 @@ from {{ ref('int_identity__node_clusters') }} as node_clusters
 inner join verdicts
     on node_clusters.node_key = verdicts.identifier_key
 {%- if is_incremental() %}
+where node_clusters.node_key in (select touched.identifier_key from touched)
 union all
 select
     cast(null as {{ cdp_type_varchar() }}) as customer_id,

@@ -21,10 +21,9 @@
 {%- set removed_nodes = load_relation(cdp_removal_log_relation(record_nodes)) if is_incremental() else none %}
 {%- set removed_edges = load_relation(cdp_removal_log_relation(edges)) if is_incremental() else none %}
 {#- Every record: an input rebuilt in full since, or its removal log missing (not yet seen) or
-    pruned since (macros/incremental/log_pruning.sql). -#}
-{%- set every_record -%}
-    {{ cdp_removal_log_lacks_rows_since_this(record_nodes) }} or {{ cdp_removal_log_lacks_rows_since_this(edges) }}
-{%- endset %}
+    pruned since (macros/incremental/log_pruning.sql). Decided before the query, so that
+    the usual build does not scan the 12M record nodes to find the condition false. -#}
+{%- set every_record = is_incremental() and cdp_removal_logs_lack_rows_now([record_nodes, edges]) %}
 
 with
 {% if is_incremental() %}
@@ -78,15 +77,25 @@ with
                 source_table,
                 record_id
             from {{ this }}
-            where guard = 'cluster_cap' or ({{ every_record }})
+            {%- if not every_record %}
+            where guard = 'cluster_cap'
+            {%- endif %}
+            {%- if every_record %}
             union all
             -- every current record after an input's full rebuild
             select
                 source_table,
                 record_id
             from {{ record_nodes }}
-            where {{ every_record }}
+            {%- endif %}
         ) as touched_records
+    ),
+
+    {#- The audit rows below are computed for these records only: filtered by the integer
+        key, DuckDB skips the other records' rows of the 17M record identifiers. #}
+    touched_keys as (
+        select {{ cdp_record_key('source_table', 'record_id') }} as record_key
+        from touched
     ),
 {% endif %}
 
@@ -102,6 +111,9 @@ guarded_identifiers as (
     inner join {{ ref('int_identity__identifier_verdicts') }} as verdicts
         on record_identifiers.identifier_key = verdicts.identifier_key
     where not verdicts.is_usable
+    {%- if is_incremental() %}
+        and record_identifiers.record_key in (select touched_keys.record_key from touched_keys)
+    {%- endif %}
 ),
 
 audit_rows as (
@@ -143,6 +155,9 @@ audit_rows as (
         cast(match_probability as {{ cdp_type_double() }}) as match_probability
     from {{ edges }}
     where link_rule = 'probabilistic'
+    {%- if is_incremental() %}
+        and record_key in (select touched_keys.record_key from touched_keys)
+    {%- endif %}
 )
 
 -- Cast as the contract says: on Postgres an incremental build compares the types.
