@@ -63,14 +63,9 @@
             this ~ " was built as a table by an earlier version (no rules_digest column): run "
             ~ "`cdp build --full-refresh` once to rebuild it incrementally") }}
     {%- endif -%}
-    {%- set check -%}
-        select
-            case
-                when (select count(*) from {{ this }}) = 0 then 1
-                when (select count(*) from {{ this }} where rules_digest <> {{ rules_digest }}) > 0 then 1
-                when {{ cdp_removal_log_lacks_rows_since_this(record_identifiers) }} then 1
-                else 0
-            end as everything
-    {%- endset -%}
-    {{ return(run_query(check).columns[0].values()[0] == 1) }}
+    {{ return(cdp_holds_now([
+        '(select count(*) from ' ~ this ~ ') = 0',
+        '(select count(*) from ' ~ this ~ ' where rules_digest <> ' ~ rules_digest ~ ') > 0',
+        cdp_removal_log_lacks_rows_since_this(record_identifiers),
+    ])) }}
 {%- endmacro %}

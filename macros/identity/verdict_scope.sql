@@ -17,16 +17,11 @@
         {{ return(true) }}
     {%- endif -%}
     {%- set since = '(' ~ cdp_newest_stamp('_built_at') ~ ')' -%}
-    {%- set check -%}
-        select
-            case
-                when (select count(*) from {{ this }} where rules_digest <> '{{ rules_digest }}') > 0 then 1
-                when {{ cdp_removal_log_lacks_rows_since_this(record_identifiers) }} then 1
-                when {{ cdp_reclustered_log_lacks_rows_since(groups_log, since) }} then 1
-                else 0
-            end as everyone
-    {%- endset -%}
-    {{ return(run_query(check).columns[0].values()[0] == 1) }}
+    {{ return(cdp_holds_now([
+        '(select count(*) from ' ~ this ~ " where rules_digest <> '" ~ rules_digest ~ "') > 0",
+        cdp_removal_log_lacks_rows_since_this(record_identifiers),
+        cdp_reclustered_log_lacks_rows_since(groups_log, since),
+    ])) }}
 {%- endmacro %}
 
 {#- CTEs ending in `affected` (identifier_key): the identifiers whose verdict can have

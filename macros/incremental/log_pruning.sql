@@ -30,22 +30,14 @@
     or {{ cdp_log_lacks_rows_since(log, key, '_removed_at', '(' ~ cdp_newest_stamp(stamp) ~ ')') }})
 {%- endmacro %}
 
-{#- The same, asked before the model's query (true or false, for any of `relations`), so that a
-    model can leave out the branches that would read every row: a condition inside the query
-    still scans the tables it guards (at 1M people the edge audit read the 12M record nodes
-    to find it false). True when not executing (parsing, docs). -#}
+{#- The same for any of `relations`, asked before the model's query (cdp_holds_now: at 1M
+    people the edge audit read the 12M record nodes to find the condition false). -#}
 {% macro cdp_removal_logs_lack_rows_now(relations, stamp='_built_at') -%}
-    {%- if not execute -%}
-        {{ return(true) }}
-    {%- endif -%}
     {%- set conditions = [] -%}
     {%- for relation in relations -%}
         {%- do conditions.append(cdp_removal_log_lacks_rows_since_this(relation, stamp)) -%}
     {%- endfor -%}
-    {%- set query -%}
-        select case when {{ conditions | join(' or ') }} then 1 else 0 end
-    {%- endset -%}
-    {{ return(run_query(query).columns[0].values()[0] == 1) }}
+    {{ return(cdp_holds_now(conditions)) }}
 {%- endmacro %}
 
 {#- The statements that prune `log` by its column `stamp`. -#}

@@ -24,13 +24,8 @@
 {%- set reclustered = none %}
 {%- if is_incremental() %}
     {%- set log = load_relation(cdp_reclustered_log_relation(ref('int_identity__components'))) %}
-    {%- set full_run_since %}
-        select case
-            when {{ cdp_reclustered_log_lacks_rows_since(log, '(' ~ cdp_newest_stamp('_built_at') ~ ')') }} then 1
-            else 0
-        end
-    {%- endset %}
-    {%- if log is not none and run_query(full_run_since).columns[0].values()[0] == 0 %}
+    {%- set since = '(' ~ cdp_newest_stamp('_built_at') ~ ')' %}
+    {%- if log is not none and not cdp_holds_now([cdp_reclustered_log_lacks_rows_since(log, since)]) %}
         {%- set reclustered = log %}
     {%- endif %}
 {%- endif %}

@@ -79,8 +79,7 @@ with
             from {{ this }}
             {%- if not every_record %}
             where guard = 'cluster_cap'
-            {%- endif %}
-            {%- if every_record %}
+            {%- else %}
             union all
             -- every current record after an input's full rebuild
             select
