@@ -377,6 +377,7 @@ def test_a_source_staged_again_in_full_replaces_all_its_records(warehouses, tmp_
 
 
 BLOCKLISTED = "identity.int_identity__blocklisted_identifiers"
+PERSON_RECORDS = "identity.int_identity__person_records"
 COMPONENTS = "identity.int_identity__components"
 SAME_PERSON_GROUPS = "identity.int_identity__same_person_groups"
 AUDIT = "identity.identity_edge_audit"
@@ -387,6 +388,7 @@ IDENTITY_MODELS = {  # model: (relation, stamps left out, row key)
         "source_table, record_id, identifier_type",
     ),
     "int_identity__blocklisted_identifiers": (BLOCKLISTED, "_built_at", "identifier_key"),
+    "int_identity__person_records": (PERSON_RECORDS, "_built_at", "source_table, record_id"),
     "int_identity__record_nodes": (
         "identity.int_identity__record_nodes",
         "_built_at",
@@ -1020,6 +1022,63 @@ def test_a_verdict_that_changes_moves_the_records_staging_did_not_touch(warehous
         before[(table, record)][0] == node_key and before[(table, record)][1] != customer
         for table, record, node_key, customer in after
     )
+
+
+def _person_records_written_by_the_last_run(project: Project) -> int:
+    newest = f"(select max(_built_at) from {PERSON_RECORDS})"
+    return fetch(project, f"select count(*) from {PERSON_RECORDS} where _built_at = {newest}")[0][0]
+
+
+def _rebuilt_person_records(project: Project, folder: Path) -> list[tuple]:
+    folder.mkdir()
+    rebuilt = copy_of(project, folder)
+    run_or_fail(rebuilt, "--full-refresh", "--select", "int_identity__person_records")
+    return identity_rows(rebuilt, "int_identity__person_records")
+
+
+def test_person_records_rebuild_the_records_typed_since_or_all_when_a_seed_changed(
+    warehouses, tmp_path: Path
+) -> None:
+    """The build after the second delivery rewrote only the person records staging typed
+    again; a build with nothing new rewrites none. A blocklist change (an email stopped, then
+    freed) and a changed first_name_groups seed each rewrite every record, and the rows
+    equal a full rebuild's."""
+    _, incremental, _ = warehouses
+    total = fetch(incremental, f"select count(*) from {PERSON_RECORDS}")[0][0]
+    assert 0 < _person_records_written_by_the_last_run(incremental) < total / 2
+    (tmp_path / "edited").mkdir()
+    project = copy_of(incremental, tmp_path / "edited")
+    guarded = "int_identity__blocklisted_identifiers int_identity__person_records"
+    newest = f"select max(_built_at) from {PERSON_RECORDS}"
+    before = fetch(project, newest)
+    run_or_fail(project, "--select", guarded)
+    assert fetch(project, newest) == before, "a build with nothing new rewrote records"
+
+    email = fetch(
+        project,
+        f"""select email_canonical from {PERSON_RECORDS} where email_canonical is not null
+        group by email_canonical order by count(*) desc, email_canonical limit 1""",
+    )[0][0]
+    carrying = f"select count(*) from {PERSON_RECORDS} where email_canonical = '{email}'"
+    carriers = fetch(project, carrying)
+    steps = [
+        ("stopped", f"insert into identity.identity_blocklist values ('email', 'exact', '{email}', 'test')"),
+        ("freed", f"delete from identity.identity_blocklist where pattern = '{email}'"),
+        (
+            "renamed",
+            "update identity.first_name_groups set name_group = 'william-' where name_group = 'william'",
+        ),
+    ]
+    for name, change in steps:
+        execute(project, change)
+        run_or_fail(project, "--select", guarded)
+        assert _person_records_written_by_the_last_run(project) == total, name
+        assert fetch(project, carrying) == ([(0,)] if name == "stopped" else carriers), name
+        assert identity_rows(project, "int_identity__person_records") == _rebuilt_person_records(
+            project, tmp_path / name
+        ), name
+    grouped = f"select count(*) from {PERSON_RECORDS} where first_name_group = 'william-'"
+    assert fetch(project, grouped)[0][0] > 0
 
 
 def test_identifiers_of_deleted_records_leave_customer_identifiers(warehouses, tmp_path: Path) -> None:

@@ -58,11 +58,7 @@
     {%- if load_relation(cdp_removal_log_relation(record_identifiers)) is none -%}
         {{ return(true) }}
     {%- endif -%}
-    {%- if 'rules_digest' not in adapter.get_columns_in_relation(this) | map(attribute='name') | map('lower') | list -%}
-        {{ exceptions.raise_compiler_error(
-            this ~ " was built as a table by an earlier version (no rules_digest column): run "
-            ~ "`cdp build --full-refresh` once to rebuild it incrementally") }}
-    {%- endif -%}
+    {%- do cdp_require_incremental_column('rules_digest') -%}
     {{ return(cdp_holds_now([
         '(select count(*) from ' ~ this ~ ') = 0',
         '(select count(*) from ' ~ this ~ ' where rules_digest <> ' ~ rules_digest ~ ') > 0',

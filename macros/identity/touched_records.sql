@@ -6,9 +6,13 @@
     typed after `watermark` (an SQL expression), and every record {{ this }} holds of a source
     whose staged rows were all typed since (its base model rebuilt with --full-refresh, after
     raw rows were deleted), so the records gone from it are replaced by nothing. A record
-    may come twice. -#}
-{% macro cdp_records_typed_since(watermark) -%}
-    {%- for source in cdp_identity_config().sources %}
+    may come twice. `source_tables`: only these sources (default: all). -#}
+{% macro cdp_records_typed_since(watermark, source_tables=none) -%}
+    {%- set sources = [] %}
+    {%- for source in cdp_identity_config().sources if source_tables is none or source.source_table in source_tables %}
+        {%- do sources.append(source) %}
+    {%- endfor %}
+    {%- for source in sources %}
     select
         cast('{{ source.source_table }}' as {{ dbt.type_string() }}) as source_table,
         cast({{ source.record_id }} as {{ dbt.type_string() }}) as record_id
@@ -21,7 +25,7 @@
         stored.record_id
     from {{ this }} as stored
     where stored.source_table in (
-        {%- for source in cdp_identity_config().sources %}
+        {%- for source in sources %}
         select typed.source_table
         from (
             select
@@ -53,9 +57,10 @@
 
 {#- CTEs of a model incremental by record, called as a block: `watermark` (the newest
     `stamp_column` {{ this }} holds) and `touched`, the distinct records typed since
-    (cdp_records_typed_since) and those the block selects (source_table, record_id; it may
-    read `watermark`), with their record_key (cdp_record_key). Ends with a comma. -#}
-{% macro cdp_touched_records_ctes(stamp_column) -%}
+    (cdp_records_typed_since, of `source_tables` only where given) and those the block, if
+    called as one, selects (source_table, record_id; it may read `watermark`), with their
+    record_key (cdp_record_key). Ends with a comma. -#}
+{% macro cdp_touched_records_ctes(stamp_column, source_tables=none) -%}
     {{ cdp_watermark_cte(stamp_column) }}
 
     touched as (
@@ -64,9 +69,11 @@
             touched_records.record_id,
             {{ cdp_record_key('touched_records.source_table', 'touched_records.record_id') }} as record_key
         from (
-            {{ cdp_records_typed_since('(select watermark.since from watermark)') }}
+            {{ cdp_records_typed_since('(select watermark.since from watermark)', source_tables) }}
+            {%- if caller is defined %}
             union all
             {{ caller() }}
+            {%- endif %}
         ) as touched_records
     ),
 {%- endmacro %}

@@ -32,3 +32,14 @@
 {% macro cdp_rebuilt_in_full_since_this(relation, stamp='_built_at') -%}
     coalesce((select min(_built_at) from {{ relation }}), {{ cdp_run_started_at() }}) > ({{ cdp_newest_stamp(stamp) }})
 {%- endmacro %}
+
+{#- Stops the build with what to do when {{ this }}, incremental now, lacks `column`: it was
+    built as a plain table by an earlier version of the model. Called before the queries that
+    read the column, which would fail with the binder's message instead. -#}
+{% macro cdp_require_incremental_column(column) -%}
+    {%- if column not in adapter.get_columns_in_relation(this) | map(attribute='name') | map('lower') | list -%}
+        {{ exceptions.raise_compiler_error(
+            this ~ " was built as a table by an earlier version (no " ~ column ~ " column): run "
+            ~ "`cdp build --full-refresh` once to rebuild it incrementally") }}
+    {%- endif -%}
+{%- endmacro %}
