@@ -75,13 +75,21 @@ blocked as (
 usable_links as (
     select record_identifiers.*
     from {{ record_identifiers }} as record_identifiers
+    {%- if scoped %}
+    {#- The few affected identifiers that are usable, joined to the 17M record identifiers:
+        written as a filter beside the blocklist's anti-join, DuckDB hashed every record
+        identifier to probe it with them (an idle build at 1M people: 2.9 s against 0.04 s). #}
+    inner join (
+        select distinct affected.identifier_key
+        from affected
+        where affected.identifier_key not in (select blocked.identifier_key from blocked)
+    ) as usable_affected
+        on record_identifiers.identifier_key = usable_affected.identifier_key
+    {%- else %}
     left join blocked
         on record_identifiers.identifier_key = blocked.identifier_key
-    where
-        blocked.identifier_key is null
-        {%- if scoped %}
-        and record_identifiers.identifier_key in (select affected.identifier_key from affected)
-        {%- endif %}
+    where blocked.identifier_key is null
+    {%- endif %}
 ),
 
 {%- if scoped %}
