@@ -70,11 +70,14 @@ with
 verdicts as (
     select verdicts.*
     from {{ ref('int_identity__identifier_verdicts') }} as verdicts
-    where verdicts.is_usable
     {%- if is_incremental() %}
-        -- a filter, not a join: DuckDB then skips the verdicts the few touched keys lack
-        and verdicts.identifier_key in (select touched.identifier_key from touched)
+    -- Joined to the touched keys: as a filter (`in`), DuckDB hashed the 4.4M verdicts to
+    -- probe them with the few keys (at 1M people 0.6 to 0.9 s idle, 1.2 to 1.5 s after +1%,
+    -- against 0.01 to 0.03 s and 0.5 s).
+    inner join (select distinct touched.identifier_key from touched) as touched_keys
+        on verdicts.identifier_key = touched_keys.identifier_key
     {%- endif %}
+    where verdicts.is_usable
 )
 
 {#- Cast to the contract's types: on Postgres an incremental build compares the new rows'
