@@ -9,9 +9,9 @@
     only the contacts and accounts staging typed since its newest _built_at
     (cdp_records_typed_since); a touched record no longer staged gets a row with a null
     _built_at, which deletes it. Every record when the seed first_name_groups or the
-    blocklist's rules changed (rules_digest, macros/identity/person_records_scope.sql). Rebuilt whole on every
-    build, the table cost 2 to 4.5 s of each at 1M people, on the identity chain's critical
-    path. -#}
+    blocklist's rules changed (rules_digest, macros/identity/person_records_scope.sql).
+    Rebuilt whole on every build, the table cost 2 to 4.5 s of each at 1M people, on the
+    identity chain's critical path. -#}
 {{ config(
     materialized='incremental',
     incremental_strategy='replace_records',
