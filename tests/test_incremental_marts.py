@@ -33,6 +33,20 @@ MARTS = {  # model: (relation, row key, columns compared)
     ),
     "customer_360": ("customer.customer_360", "customer_id", "* exclude (_built_at)"),
     "int_customer__consent": ("customer.int_customer__consent", "customer_id", "* exclude (_built_at)"),
+    "int_customer__orders": ("customer.int_customer__orders", "order_id", "* exclude (_built_at)"),
+    "int_customer__purchase_summary": (
+        "customer.int_customer__purchase_summary",
+        "customer_id",
+        "* exclude (_built_at)",
+    ),
+}
+TAMPERED_COLUMNS = {  # model: a text column every stored row's mark goes in
+    "customer_events": "journey_stage",
+    "int_customer__golden_attributes": "survivorship_rule",
+    "customer_360": "channels",
+    "int_customer__consent": "email_marketing",
+    "int_customer__orders": "currency",  # read by no model downstream
+    "int_customer__purchase_summary": "time_unit",
 }
 # customer_identifiers too: an identity mart incremental by identifier (customer_360 reads it);
 # and identity_edge_audit, incremental by record.
@@ -118,10 +132,8 @@ def test_the_second_delivery_merged_customers_and_added_new_ones(warehouses) -> 
 
 def _tamper(project: Project) -> None:
     """Marks every stored row: a build that recomputes a customer replaces its marks."""
-    execute(project, f"update customer.customer_events set journey_stage = '{TAMPERED}'")
-    execute(project, f"update customer.int_customer__golden_attributes set survivorship_rule = '{TAMPERED}'")
-    execute(project, f"update customer.customer_360 set channels = '{TAMPERED}'")
-    execute(project, f"update customer.int_customer__consent set email_marketing = '{TAMPERED}'")
+    for model, column in TAMPERED_COLUMNS.items():
+        execute(project, f"update {MARTS[model][0]} set {column} = '{TAMPERED}'")
 
 
 def _tampered_customers(project: Project) -> dict[str, set[str]]:
@@ -132,12 +144,7 @@ def _tampered_customers(project: Project) -> dict[str, set[str]]:
                 project, f"select distinct customer_id from {MARTS[model][0]} where {column} = '{TAMPERED}'"
             )
         }
-        for model, column in (
-            ("customer_events", "journey_stage"),
-            ("int_customer__golden_attributes", "survivorship_rule"),
-            ("customer_360", "channels"),
-            ("int_customer__consent", "email_marketing"),
-        )
+        for model, column in TAMPERED_COLUMNS.items()
     }
 
 
@@ -166,6 +173,8 @@ def _customer_config_with(rule: str) -> dict:
         config[rule] = "EUR"
     elif rule == "consent_purposes":
         config[rule] = config[rule][::-1]
+    elif rule == "as_of":
+        config[rule] = "2030-01-01"
     else:
         config["survivorship"]["email"]["rule"] = "most_frequent"
     return config
@@ -177,6 +186,11 @@ def _customer_config_with(rule: str) -> dict:
         ("loyalty_order_threshold", "customer_events"),
         ("survivorship", "int_customer__golden_attributes"),
         ("reporting_currency", "customer_360"),
+        ("reporting_currency", "customer_events"),
+        ("reporting_currency", "int_customer__orders"),
+        # purchase_summary follows every customer int_customer__orders rewrote
+        ("reporting_currency", "int_customer__purchase_summary"),
+        ("as_of", "int_customer__purchase_summary"),
         ("consent_purposes", "int_customer__consent"),
     ],
 )
@@ -228,6 +242,10 @@ def test_customer_360_follows_the_customers_its_inputs_recomputed(
             "update customer.currency_rates set rate_to_usd = rate_to_usd * 2 where currency = 'EUR'",
             "customer_360",
         ),
+        (
+            "update customer.currency_rates set rate_to_usd = rate_to_usd * 2 where currency = 'EUR'",
+            "int_customer__orders",
+        ),
     ],
 )
 def test_a_changed_seed_recomputes_every_customer(
@@ -251,6 +269,8 @@ def test_stored_digests_are_one_per_customer(warehouses) -> None:
             ("customer.int_customer__golden_attributes", "rules_digest"),
             ("customer.customer_360", "rules_digest"),
             ("customer.int_customer__consent", "rules_digest"),
+            ("customer.int_customer__orders", "rules_digest"),
+            ("customer.int_customer__purchase_summary", "rules_digest"),
         ):
             per_customer = con.execute(
                 f"select count(distinct {digest}), count(distinct customer_id) from {relation}"

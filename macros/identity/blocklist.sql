@@ -61,7 +61,7 @@
     {%- do cdp_require_incremental_column('rules_digest') -%}
     {{ return(cdp_holds_now([
         '(select count(*) from ' ~ this ~ ') = 0',
-        '(select count(*) from ' ~ this ~ ' where rules_digest <> ' ~ rules_digest ~ ') > 0',
+        cdp_rules_changed_condition(rules_digest),
         cdp_removal_log_lacks_rows_since_this(record_identifiers),
     ])) }}
 {%- endmacro %}

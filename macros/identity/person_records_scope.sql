@@ -22,5 +22,5 @@
     (cdp_person_records_rules_digest). -#}
 {% macro cdp_person_records_rebuild_all(rules_digest) -%}
     {%- do cdp_require_incremental_column('rules_digest') -%}
-    {{ return(cdp_holds_now(['(select count(*) from ' ~ this ~ ' where rules_digest <> ' ~ rules_digest ~ ') > 0'])) }}
+    {{ return(cdp_holds_now([cdp_rules_changed_condition(rules_digest)])) }}
 {%- endmacro %}

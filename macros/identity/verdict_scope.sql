@@ -18,7 +18,7 @@
     {%- endif -%}
     {%- set since = '(' ~ cdp_newest_stamp('_built_at') ~ ')' -%}
     {{ return(cdp_holds_now([
-        '(select count(*) from ' ~ this ~ " where rules_digest <> '" ~ rules_digest ~ "') > 0",
+        cdp_rules_changed_condition("'" ~ rules_digest ~ "'"),
         cdp_removal_log_lacks_rows_since_this(record_identifiers),
         cdp_reclustered_log_lacks_rows_since(groups_log, since),
     ])) }}

@@ -18,3 +18,10 @@
     {%- endset -%}
     {{ return(run_query(check).columns[0].values()[0] == 1) }}
 {%- endmacro %}
+
+{#- The condition, for cdp_holds_now, that this model holds a row whose rules_digest differs
+    from `rules_digest` (a SQL expression): the rules its rows were built with changed, so an
+    incremental build must rebuild every row. -#}
+{% macro cdp_rules_changed_condition(rules_digest) -%}
+    {{ return('(select count(*) from ' ~ this ~ ' where rules_digest <> ' ~ rules_digest ~ ') > 0') }}
+{%- endmacro %}

@@ -6,8 +6,9 @@
     never move backwards.
     Incremental by customer: a build recomputes only the customers of the records
     customer_records wrote or replaced since its last one (_built_at and its removal log,
-    macros/incremental/touched_customers.sql), and every customer when the rules above or
-    the seeds they read (journey_event_stages, currency_rates) changed (rules_digest). -#}
+    macros/incremental/touched_customers.sql), and every customer when the rules above, the
+    reporting currency of order amounts, or the seeds they read (journey_event_stages,
+    currency_rates) changed (rules_digest). -#}
 {{ config(
     materialized='incremental',
     incremental_strategy='replace_customers',
@@ -26,7 +27,8 @@ with
         cdp_relation_digest(ref('journey_event_stages'), ['event_type', 'pre_purchase_stage'],
             rules='loyalty_order_threshold=' ~ loyalty_threshold),
         "'/'",
-        cdp_relation_digest(ref('currency_rates'), ['currency', 'rate_to_usd']),
+        cdp_relation_digest(ref('currency_rates'), ['currency', 'rate_to_usd'],
+            rules='reporting_currency=' ~ cdp_customer_config().reporting_currency),
     ]),
     rebuilt='rebuilt_records',
 ) }},
