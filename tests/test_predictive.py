@@ -13,7 +13,7 @@ import duckdb
 import numpy as np
 import pytest
 import yaml
-from scipy.special import beta, gamma
+from scipy.special import beta, gamma, hyp2f1
 
 from cdp.dbt_runner import run_dbt
 from cdp.errors import CdpError, PredictiveError
@@ -281,6 +281,34 @@ def test_expected_purchases_grow_with_the_horizon() -> None:
     assert horizons[0] == 0
     assert horizons == sorted(horizons)
     assert horizons[1] > 0
+
+
+def _expected_purchases_of_one(
+    params: bgnbd.BgNbdParams, t: float, x: float, t_x: float, big_t: float
+) -> float:
+    """FHL (2005) equation 10 for one customer, term by term with scalar scipy calls."""
+    r, alpha, a, b = params.r, params.alpha, params.a, params.b
+    hyp = hyp2f1(r + x, b + x, a + b + x - 1, t / (alpha + big_t + t))
+    while_alive = (a + b + x - 1) / (a - 1) * (1 - ((alpha + big_t) / (alpha + big_t + t)) ** (r + x) * hyp)
+    odds = a / (b + x - 1) * ((alpha + big_t) / (alpha + t_x)) ** (r + x) if x > 0 else 0.0
+    return while_alive / (1 + odds)
+
+
+def test_expected_purchases_of_customers_sharing_a_frequency_and_age_keep_their_own_recency() -> None:
+    """expected_purchases computes the hypergeometric term once per distinct (frequency,
+    customer_age): customers sharing one, in any order, still get their own value."""
+    rng = np.random.default_rng(7)
+    ages = rng.choice([30.0, 52.0, 80.5], size=300)
+    frequency = rng.integers(0, 6, size=300).astype(float)
+    recency = np.where(frequency > 0, rng.uniform(0, 1, size=300) * ages, 0.0)
+    by_horizon = bgnbd.expected_purchases_by_horizon(PARAMS, [4.0, 52.0], frequency, recency, ages)
+    for t, values in zip([4.0, 52.0], by_horizon, strict=True):
+        expected = [
+            _expected_purchases_of_one(PARAMS, t, *customer)
+            for customer in zip(frequency, recency, ages, strict=True)
+        ]
+        assert values == pytest.approx(expected, rel=1e-12)
+    assert len({(x, big_t) for x, big_t in zip(frequency, ages, strict=True)}) < 30 < len(set(by_horizon[1]))
 
 
 def test_clv_is_discounted() -> None:

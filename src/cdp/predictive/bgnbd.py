@@ -143,18 +143,43 @@ def expected_purchases(params: BgNbdParams, t, frequency, recency, customer_age)
     (a+b+x-1)/(a-1) * [1 - ((alpha+T)/(alpha+T+t))^(r+x) 2F1(r+x, b+x; a+b+x-1; t/(alpha+T+t))]
         * P(alive)
     """
+    return expected_purchases_by_horizon(params, [t], frequency, recency, customer_age)[0]
+
+
+def expected_purchases_by_horizon(
+    params: BgNbdParams, horizons, frequency, recency, customer_age
+) -> list[np.ndarray]:
+    """expected_purchases for each horizon t in ``horizons``, the customers' summaries read once."""
     x, t_x, big_t = _summary(frequency, recency, customer_age)
-    t = np.asarray(t, dtype=float)
-    if np.any(t < 0):
-        raise PredictiveError(f"{MODEL}: the prediction horizon must not be negative, got {t}")
+    horizons = [float(t) for t in horizons]
+    if any(t < 0 for t in horizons):
+        raise PredictiveError(f"{MODEL}: the prediction horizon must not be negative, got {horizons}")
+    alive = expit(-_dropout_odds_log(params, x, t_x, big_t))
+    results = [if_alive * alive for if_alive in _expected_while_alive(params, horizons, x, big_t)]
+    for t, result in zip(horizons, results, strict=True):
+        if not np.all(np.isfinite(result)):
+            raise PredictiveError(
+                f"{MODEL}: expected purchases are not finite for some customers (parameters "
+                f"{params.values()}, horizon {t}); refit on more data or use a shorter horizon"
+            )
+    return results
+
+
+def _expected_while_alive(
+    params: BgNbdParams, horizons: list[float], x: np.ndarray, big_t: np.ndarray
+) -> list[np.ndarray]:
+    """Per horizon t, equation 10 without P(alive): the purchases in (T, T+t] of a customer
+    still alive. It depends on x and T alone, which take far fewer distinct pairs than there
+    are customers (T counts days or weeks), so hyp2f1, the dear part, runs once per pair: at
+    1M people the CLV's twelve horizons took 1.1 s computed per customer."""
+    # One complex number per customer keys the pair: sorting it is far cheaper than unique rows.
+    pairs, at = np.unique(x + 1j * big_t, return_inverse=True)
+    px, pt = pairs.real, pairs.imag
     r, alpha, a, b = params.r, params.alpha, params.a, params.b
-    z = t / (alpha + big_t + t)
-    hyp = hyp2f1(r + x, b + x, a + b + x - 1, z)
-    bracket = 1 - np.exp((r + x) * (np.log(alpha + big_t) - np.log(alpha + big_t + t))) * hyp
-    result = (a + b + x - 1) / (a - 1) * bracket * expit(-_dropout_odds_log(params, x, t_x, big_t))
-    if not np.all(np.isfinite(result)):
-        raise PredictiveError(
-            f"{MODEL}: expected purchases are not finite for some customers (parameters "
-            f"{params.values()}, horizon {t}); refit on more data or use a shorter horizon"
-        )
-    return result
+    results = []
+    for t in horizons:
+        z = t / (alpha + pt + t)
+        hyp = hyp2f1(r + px, b + px, a + b + px - 1, z)
+        bracket = 1 - np.exp((r + px) * (np.log(alpha + pt) - np.log(alpha + pt + t))) * hyp
+        results.append(((a + b + px - 1) / (a - 1) * bracket)[at])
+    return results

@@ -43,10 +43,13 @@ def customer_lifetime_value(
     if not 0 <= monthly_discount_rate < 1:
         raise PredictiveError(f"clv: monthly_discount_rate must be in [0, 1), got {monthly_discount_rate}")
     month = units_per_month(time_unit)
+    months = range(1, horizon_months + 1)
+    by_month = bgnbd.expected_purchases_by_horizon(
+        params, [m * month for m in months], frequency, recency, customer_age
+    )
     value = np.zeros(np.shape(frequency), dtype=float)
     previous = np.zeros_like(value)
-    for m in range(1, horizon_months + 1):
-        cumulative = bgnbd.expected_purchases(params, m * month, frequency, recency, customer_age)
+    for m, cumulative in zip(months, by_month, strict=True):
         value += (cumulative - previous) * expected_order_value / (1 + monthly_discount_rate) ** m
         previous = cumulative
     return value
