@@ -67,17 +67,19 @@ cross join reporting_rate
 
     union all
 
-    -- Touched customers left with no order: a row without order_id deletes theirs.
+    -- Touched customers left with no order: a row without order_id deletes theirs. Typed as
+    -- above: Postgres gives a union of numeric(18, 2) and an untyped null plain numeric,
+    -- which the stored column's type then no longer matches.
     select
         touched_customers.customer_id,
         null as order_id,
-        null as ordered_at,
-        null as order_date,
+        cast(null as timestamp) as ordered_at,
+        cast(null as date) as order_date,
         null as status,
-        null as is_completed,
+        cast(null as boolean) as is_completed,
         null as currency,
-        null as total_amount,
-        null as amount,
+        cast(null as numeric(18, 2)) as total_amount,
+        cast(null as {{ dbt.type_numeric() }}) as amount,
         null as rules_digest,
         null as _built_at
     from touched_customers
