@@ -46,6 +46,7 @@ purchase_days as (
     select
         orders.customer_id,
         orders.order_date as purchase_date,
+        count(*) as purchase_orders,
         sum(orders.amount) as purchase_amount
     from orders
     cross join as_of
@@ -59,6 +60,7 @@ with_first as (
     select
         customer_id,
         purchase_date,
+        purchase_orders,
         purchase_amount,
         min(purchase_date) over (partition by customer_id) as first_purchase_date
     from purchase_days
@@ -70,6 +72,7 @@ customers as (
         min(purchase_date) as first_purchase_date,
         max(purchase_date) as last_purchase_date,
         count(*) as purchase_days,
+        sum(purchase_orders) as completed_orders,
         sum(purchase_amount) as total_amount,
         -- The first purchase is how the customer was acquired; spend is measured on repeats.
         avg(case when purchase_date > first_purchase_date then purchase_amount end) as monetary_value
@@ -85,6 +88,7 @@ select
     customers.last_purchase_date,
     cast(customers.purchase_days as {{ dbt.type_int() }}) as purchase_days,
     cast(customers.purchase_days - 1 as {{ dbt.type_int() }}) as frequency,
+    cast(customers.completed_orders as {{ dbt.type_int() }}) as completed_orders,
     cast(
         {{ dbt.datediff('customers.first_purchase_date', 'customers.last_purchase_date', 'day') }}
         as {{ cdp_type_double() }}
@@ -112,6 +116,7 @@ cross join as_of
         null as last_purchase_date,
         null as purchase_days,
         null as frequency,
+        null as completed_orders,
         null as recency,
         null as customer_age,
         null as monetary_value,

@@ -4,21 +4,20 @@
     would split a tie across two scores arbitrarily): 5 is the most recent, most frequent,
     highest spending fifth. -#}
 
-with orders as (
-    select *
-    from {{ ref('int_customer__orders') }}
-    where is_completed and order_date <= {{ cdp_as_of_date() }}
+with purchase_summary as (
+    select * from {{ ref('int_customer__purchase_summary') }}
 ),
 
+-- The summary holds every customer with a completed order up to the as-of date, with the
+-- orders' count and total: RFM needs no pass over the orders of its own.
 per_customer as (
     select
         customer_id,
-        {{ cdp_as_of_date() }} as as_of_date,
-        {{ dbt.datediff('max(order_date)', cdp_as_of_date(), 'day') }} as recency_days,
-        count(*) as frequency,
-        sum(amount) as monetary
-    from orders
-    group by customer_id
+        as_of_date,
+        {{ dbt.datediff('last_purchase_date', 'as_of_date', 'day') }} as recency_days,
+        completed_orders as frequency,
+        total_amount as monetary
+    from purchase_summary
 ),
 
 scored as (
