@@ -162,6 +162,15 @@
     {%- endif -%}
 {% endmacro %}
 
+{#- A digest (SQL expression) of what an order's amount in the reporting currency depends on:
+    cdp_customer.reporting_currency and the seed currency_rates. The rules_digest of
+    int_customer__orders, and part of customer_events' (its order amounts), so both rebuild
+    on the same changes. -#}
+{% macro cdp_order_amounts_digest() -%}
+    {{ return(cdp_relation_digest(ref('currency_rates'), ['currency', 'rate_to_usd'],
+        rules='reporting_currency=' ~ cdp_customer_config().reporting_currency)) }}
+{%- endmacro %}
+
 {#- The rule each attribute survives by, as a SQL case over the attribute-name column. -#}
 {% macro cdp_customer_survivorship_rule_label(survivorship, column='attribute_name') -%}
     case {{ column }}

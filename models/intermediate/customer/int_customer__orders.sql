@@ -17,11 +17,7 @@
 {%- set reporting_currency = cdp_customer_config().reporting_currency %}
 
 with
-{{ cdp_stamped_customers_ctes(
-    cdp_relation_digest(ref('currency_rates'), ['currency', 'rate_to_usd'],
-        rules='reporting_currency=' ~ reporting_currency),
-    rebuilt='rebuilt_records',
-) }},
+{{ cdp_stamped_customers_ctes(cdp_order_amounts_digest(), rebuilt='rebuilt_records') }},
 
 -- The orders of the customers to rebuild: the records are the small side of the join.
 orders as (
