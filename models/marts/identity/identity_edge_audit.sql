@@ -96,6 +96,20 @@ with
         select {{ cdp_record_key('source_table', 'record_id') }} as record_key
         from touched
     ),
+
+    {#- The touched records' identifiers first, then their verdicts: in one join, DuckDB
+        joined the 31k unusable verdicts to the 17M record identifiers (622k rows) before
+        filtering by record (at 1M people, a build with nothing new: 0.9 to 1.3 s against
+        0.2 s). #}
+    touched_identifiers as {{ cdp_materialized_cte() }} (
+        select
+            record_key,
+            source_table,
+            record_id,
+            identifier_key
+        from {{ ref('int_identity__record_identifiers') }}
+        where record_key in (select touched_keys.record_key from touched_keys)
+    ),
 {% endif %}
 
 guarded_identifiers as (
@@ -106,13 +120,10 @@ guarded_identifiers as (
         record_identifiers.identifier_key,
         verdicts.guard,
         verdicts.guard_reason
-    from {{ ref('int_identity__record_identifiers') }} as record_identifiers
+    from {{ 'touched_identifiers' if is_incremental() else ref('int_identity__record_identifiers') }} as record_identifiers
     inner join {{ ref('int_identity__identifier_verdicts') }} as verdicts
         on record_identifiers.identifier_key = verdicts.identifier_key
     where not verdicts.is_usable
-    {%- if is_incremental() %}
-        and record_identifiers.record_key in (select touched_keys.record_key from touched_keys)
-    {%- endif %}
 ),
 
 audit_rows as (
