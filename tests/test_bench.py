@@ -4,6 +4,7 @@ cached, and --incremental landing new people. What is checked is the bookkeeping
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -116,6 +117,10 @@ def test_json_has_the_figures(first: dict[str, Any]) -> None:
     assert first["peak_rss_mb"]["cdp"] > 0 and first["peak_rss_mb"]["children"] > 0
     assert first["machine"]["cores"] >= 1
     assert set(first["machine"]["versions"]) >= {"dbt-core", "duckdb"}
+    # the profile's variables as the run had them: figures say which settings they were taken with
+    assert first["machine"]["settings"] == {
+        name: os.environ.get(name, "") for name in ("CDP_DBT_THREADS", "CDP_DUCKDB_DISABLED_COMPRESSION")
+    }
     assert first["build"]["seconds"] >= max(s["seconds"] for s in first["stages"] if s["nodes"])
 
 

@@ -409,9 +409,16 @@ def machine() -> dict[str, Any]:
         "python": platform.python_version(),
         "versions": {name: version(name) for name in ("dbt-core", "dbt-duckdb", "duckdb", "splink")},
         "commit": _commit(),
+        "settings": profile_settings(),
         "load_average_before": os.getloadavg(),  # 1, 5, 15 min: others' work on the same cores
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
     }
+
+
+def profile_settings() -> dict[str, str]:
+    """The variables of profiles.yml that change the figures (README, Configuration), as set
+    for this run; empty: the profile's default."""
+    return {name: os.environ.get(name, "") for name in ("CDP_DBT_THREADS", "CDP_DUCKDB_DISABLED_COMPRESSION")}
 
 
 def _commit() -> str | None:
