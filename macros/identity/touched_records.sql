@@ -39,14 +39,6 @@
     )
 {%- endmacro %}
 
-{#- Start of a model incremental by record: the CTE `watermark` (since: the newest
-    `stamp_column` {{ this }} holds). Ends with a comma. -#}
-{% macro cdp_watermark_cte(stamp_column) -%}
-    watermark as (
-        select ({{ cdp_newest_stamp(stamp_column) }}) as since
-    ),
-{%- endmacro %}
-
 {#- For dbt's parser: the staged sources cdp_records_typed_since reads, only on incremental
     builds, which parsing does not see. -#}
 {% macro cdp_depends_on_identity_sources() -%}
@@ -55,21 +47,19 @@
     {%- endfor %}
 {%- endmacro %}
 
-{#- CTEs of a model incremental by record, called as a block: `watermark` (the newest
-    `stamp_column` {{ this }} holds) and `touched`, the distinct records typed since
-    (cdp_records_typed_since, of `source_tables` only where given) and those the block, if
-    called as one, selects (source_table, record_id; it may read `watermark`), with their
+{#- CTE of a model incremental by record, called as a block: `touched`, the distinct
+    records typed after the newest `stamp_column` {{ this }} holds (cdp_records_typed_since,
+    of `source_tables` only where given) and those the block, if called as one, selects
+    (source_table, record_id; it may compare with cdp_watermark_since()), with their
     record_key (cdp_record_key). Ends with a comma. -#}
 {% macro cdp_touched_records_ctes(stamp_column, source_tables=none) -%}
-    {{ cdp_watermark_cte(stamp_column) }}
-
     touched as (
         select distinct
             touched_records.source_table,
             touched_records.record_id,
             {{ cdp_record_key('touched_records.source_table', 'touched_records.record_id') }} as record_key
         from (
-            {{ cdp_records_typed_since('(select watermark.since from watermark)', source_tables) }}
+            {{ cdp_records_typed_since(cdp_watermark_since(stamp_column), source_tables) }}
             {%- if caller is defined %}
             union all
             {{ caller() }}
@@ -97,12 +87,13 @@
 {%- endmacro %}
 
 {#- Select (source_table, record_id): the records int_identity__record_nodes ranked after the
-    CTE `watermark` (their node, or their identifiers' usability, changed): what the models
-    downstream of it by record (edges, customer_records) rebuild. -#}
+    newest _built_at {{ this }} holds (cdp_watermark_since; their node, or their identifiers'
+    usability, changed): what the models downstream of it by record (edges,
+    customer_records) rebuild. -#}
 {% macro cdp_records_ranked_since() -%}
     select
         source_table,
         record_id
     from {{ ref('int_identity__record_nodes') }}
-    where _built_at > (select watermark.since from watermark)
+    where _built_at > {{ cdp_watermark_since() }}
 {%- endmacro %}

@@ -28,17 +28,15 @@
     changed since the verdicts' last build. Ends with a comma. -#}
 {% macro cdp_verdicts_affected_ctes() -%}
     {%- set record_identifiers = ref('int_identity__record_identifiers') -%}
-    {{ cdp_watermark_cte('_built_at') }}
-
     {#- Identifiers a record written since carries, or carried before it was replaced. -#}
     relinked as (
         select identifier_key
         from {{ record_identifiers }}
-        where _built_at > (select watermark.since from watermark)
+        where _built_at > {{ cdp_watermark_since() }}
         union
         select identifier_key
         from {{ cdp_removal_log_relation(record_identifiers) }}
-        where _removed_at > (select watermark.since from watermark)
+        where _removed_at > {{ cdp_watermark_since() }}
     ),
 
     stored_blocked as (
@@ -65,7 +63,7 @@
     regrouped as (
         select node_key as identifier_key
         from {{ cdp_reclustered_log_relation(ref('int_identity__same_person_groups')) }}
-        where _reclustered_at > (select watermark.since from watermark)
+        where _reclustered_at > {{ cdp_watermark_since() }}
     ),
 
     {#- The records on which those are partners: every identifier there is re-counted. -#}

@@ -25,6 +25,29 @@
     {%- endif -%}
 {%- endmacro %}
 
+{#- The newest `column` {{ this }} holds (cdp_newest_stamp), read when the model runs and
+    written into its SQL as a timestamp literal: the watermark an incremental model compares
+    its inputs' stamps with. Compared with a literal, DuckDB prunes a stamped table by the
+    column's statistics and plans the joins after it by them; compared with a subquery,
+    opaque until run, it scanned and hashed the big tables (at 1M people, a build with
+    nothing new: customer_identifiers' query 1.0 to 1.9 s against 0.01 to 0.03 s). Read as
+    text, so the literal is the warehouse's own rendering (no client time-zone shift). While
+    dbt parses (nothing runs), the run's start stands in. -#}
+{% macro cdp_watermark_since(column='_built_at') -%}
+    {%- if not execute -%}
+        {{ return(cdp_run_started_at()) }}
+    {%- endif -%}
+    {#- Read once per model and column (a read is three round trips to the warehouse), kept
+        in the node's context dict for the rest of its rendering. -#}
+    {%- set read = model.setdefault('cdp_watermarks', {}) -%}
+    {%- if column not in read -%}
+        {%- set newest = run_query(
+            "select cast((" ~ cdp_newest_stamp(column) ~ ") as " ~ dbt.type_string() ~ ")").columns[0].values()[0] -%}
+        {%- do read.update({column: "cast('" ~ newest ~ "' as " ~ dbt.type_timestamp() ~ ")"}) -%}
+    {%- endif -%}
+    {{ return(read[column]) }}
+{%- endmacro %}
+
 {#- Condition: every row of `relation` (stamped `_built_at`) was written after the newest
     `stamp` {{ this }} holds (`_built_at`; `_clustered_at` for int_identity__components), i.e.
     `relation` was rebuilt in full since (or is empty): a model incremental on it must then

@@ -47,48 +47,39 @@ rules as (
             {%- do logs.append(log) %}
         {%- endif %}
     {%- endfor %}
-    {{ cdp_watermark_cte('_built_at') }}
-
-    rebuild_all as (
-        select
-            (
-                select count(*)
-                from {{ this }}
-                where rules_digest is not null and rules_digest <> (select rules.digest from rules)
-            ) > 0
-            {%- for relation in logged %}
-                -- rebuilt in full since (its log lost what that build replaced), pruned since, or missing
-                or {{ cdp_removal_log_lacks_rows_since_this(relation) }}
-            {%- endfor %}
-            as everyone
-    ),
-
+    {#- Whether every customer is rebuilt, asked before the query (cdp_holds_now): the rules
+        changed, or a log cannot tell what its model replaced since. As a condition inside
+        the query it hid from DuckDB's planner that the touched customers are few. #}
+    {%- set conditions = [cdp_rules_changed_condition(rules_digest)] %}
+    {%- for relation in logged %}
+        {%- do conditions.append(cdp_removal_log_lacks_rows_since_this(relation)) %}
+    {%- endfor %}
     touched_customers as (
+    {%- if cdp_holds_now(conditions) %}
         select customer_id
         from {{ ref('customer_records') }}
-        where _built_at > (select watermark.since from watermark)
+        union
+        select customer_id
+        from {{ this }}
+    {%- else %}
+        select customer_id
+        from {{ ref('customer_records') }}
+        where _built_at > {{ cdp_watermark_since() }}
         {%- for relation in written + removed %}
             union
             select customer_id
             from {{ relation }}
-            where _built_at > (select watermark.since from watermark)
+            where _built_at > {{ cdp_watermark_since() }}
         {%- endfor %}
         {%- for log in logs %}
             union
             select removed.customer_id
             from {{ log }} as removed
             where
-                removed._removed_at > (select watermark.since from watermark)
+                removed._removed_at > {{ cdp_watermark_since() }}
                 and removed.customer_id is not null
         {%- endfor %}
-        union
-        select customer_id
-        from {{ ref('customer_records') }}
-        where (select rebuild_all.everyone from rebuild_all)
-        union
-        select customer_id
-        from {{ this }}
-        where (select rebuild_all.everyone from rebuild_all)
+    {%- endif %}
     ),
 {% endif %}
 

@@ -44,7 +44,7 @@
     from {{ source_relation }} as raw_rows
     {%- if is_incremental() %}
         {%- do cdp_assert_raw_rows_unchanged(source_relation) %}
-    where raw_rows._loaded_at > ({{ cdp_newest_stamp('_loaded_at') }})
+    where raw_rows._loaded_at > {{ cdp_watermark_since('_loaded_at') }}
     union all
     select raw_rows.*
     from {{ source_relation }} as raw_rows
@@ -57,7 +57,7 @@
             {{ key }} in (
                 select {{ cdp_clean_text('landed.' ~ key) }}
                 from {{ source_relation }} as landed
-                where landed._loaded_at > ({{ cdp_newest_stamp('_loaded_at') }})
+                where landed._loaded_at > {{ cdp_watermark_since('_loaded_at') }}
             )
             {%- if recheck_reason %}
             or _invalid_reason like '{{ recheck_reason }}%'

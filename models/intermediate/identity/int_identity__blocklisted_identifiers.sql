@@ -23,18 +23,13 @@
 {%- set scoped = is_incremental() and not cdp_blocklist_match_all(rules_digest) %}
 {%- set record_identifiers = ref('int_identity__record_identifiers') %}
 
-with
-{%- if scoped %}
-{{ cdp_watermark_cte('_built_at') }}
-{%- endif %}
-
-distinct_identifiers as (
+with distinct_identifiers as (
     select distinct
         identifier_key,
         identifier_type
     from {{ record_identifiers }}
     {%- if scoped %}
-    where _built_at > (select watermark.since from watermark)
+    where _built_at > {{ cdp_watermark_since() }}
     {%- endif %}
 ),
 
@@ -104,7 +99,7 @@ unmatched as (
         and stored.identifier_key in (
             select removed.identifier_key
             from {{ cdp_removal_log_relation(record_identifiers) }} as removed
-            where removed._removed_at > (select watermark.since from watermark)
+            where removed._removed_at > {{ cdp_watermark_since() }}
         )
         {%- endif %}
 ){% endif %}

@@ -23,18 +23,16 @@
 
 with
 {% if is_incremental() %}
-    {{ cdp_watermark_cte('_built_at') }}
-
     touched as (
         select clustered.component_key
         from {{ components }} as clustered
-        where clustered._clustered_at > (select watermark.since from watermark)
+        where clustered._clustered_at > {{ cdp_watermark_since() }}
         union
         select with_new_verdict.component_key
         from {{ components }} as with_new_verdict
         inner join {{ verdicts }} as rewritten
             on with_new_verdict.node_key = rewritten.identifier_key
-        where rewritten._built_at > (select watermark.since from watermark)
+        where rewritten._built_at > {{ cdp_watermark_since() }}
         union
         select capped_before.component_key
         from {{ this }} as capped_before

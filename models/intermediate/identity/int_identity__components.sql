@@ -16,14 +16,8 @@
 {%- set record_nodes = ref('int_identity__record_nodes') %}
 {%- set removed_edges = load_relation(cdp_removal_log_relation(edges)) if incremental else none %}
 {%- set removed_nodes = load_relation(cdp_removal_log_relation(record_nodes)) if incremental else none %}
-{%- set written_since = '_built_at > (select since from last_clustering)' if incremental else 'true' %}
+{%- set written_since = '_built_at > ' ~ cdp_watermark_since('_clustered_at') if incremental else 'true' %}
 
-{%- if incremental %}
-with last_clustering as (
-    select ({{ cdp_newest_stamp('_clustered_at') }}) as since
-)
-
-{% endif %}
 select
     node_a,
     node_b,
@@ -46,7 +40,7 @@ select
     false as is_edge,
     true as is_candidate
 from {{ removed_edges }}
-where _removed_at > (select since from last_clustering)
+where _removed_at > {{ cdp_watermark_since('_clustered_at') }}
 {%- endif %}
 {%- if removed_nodes is not none %}
 union all
@@ -56,7 +50,7 @@ select
     false as is_edge,
     true as is_candidate
 from {{ removed_nodes }}
-where _removed_at > (select since from last_clustering)
+where _removed_at > {{ cdp_watermark_since('_clustered_at') }}
 {%- endif %}
 union all
 select

@@ -54,7 +54,7 @@ every_pair as {{ cdp_materialized_cte() }} (
             left_record_id as record_id
         from {{ pairs }}
         where
-            _built_at > (select watermark.since from watermark)
+            _built_at > {{ cdp_watermark_since() }}
             or (select every_pair.is_set from every_pair)
         union all
         select
@@ -65,7 +65,7 @@ every_pair as {{ cdp_materialized_cte() }} (
             on
                 pairs.right_source_table = right_nodes.source_table
                 and pairs.right_record_id = right_nodes.record_id
-        where right_nodes._built_at > (select watermark.since from watermark)
+        where right_nodes._built_at > {{ cdp_watermark_since() }}
         union all
         select
             source_table,
@@ -81,7 +81,7 @@ every_pair as {{ cdp_materialized_cte() }} (
             left_record_id as record_id
         from {{ removed_pairs }}
         where
-            _removed_at > (select watermark.since from watermark)
+            _removed_at > {{ cdp_watermark_since() }}
             and left_source_table is not null
 {%- endif %}
 {%- else %}

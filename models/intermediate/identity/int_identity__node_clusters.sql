@@ -37,20 +37,18 @@
     1.4 to 1.9 s before, see the benchmark history). -#}
 with
 {% if is_incremental() %}
-    {{ cdp_watermark_cte('_built_at') }}
-
     verdicts_since as (
         select
             identifier_key,
             first_seen_at,
             priority
         from {{ ref('int_identity__identifier_verdicts') }}
-        where _built_at > (select watermark.since from watermark)
+        where _built_at > {{ cdp_watermark_since() }}
     ),
 
     changed_nodes as (
         select node_key from {{ ref('int_identity__components') }}
-        where _clustered_at > (select watermark.since from watermark)
+        where _clustered_at > {{ cdp_watermark_since() }}
         union all
         select node_key from {{ ref('int_identity__capped_components') }}
         union all
@@ -78,7 +76,7 @@ with
             )
         union all
         select node_key from {{ ref('int_identity__record_nodes') }}
-        where has_no_usable_identifier and _built_at > (select watermark.since from watermark)
+        where has_no_usable_identifier and _built_at > {{ cdp_watermark_since() }}
     ),
 
     changed_components as (
@@ -176,14 +174,14 @@ from {{ this }} as stored
 where
     stored.node_key in (
         select reclustered.node_key from {{ reclustered }} as reclustered
-        where reclustered._reclustered_at > (select watermark.since from watermark)
+        where reclustered._reclustered_at > {{ cdp_watermark_since() }}
     )
     and stored.node_key not in (
         select all_components.node_key
         from {{ ref('int_identity__components') }} as all_components
         where all_components.node_key in (
             select reclustered.node_key from {{ reclustered }} as reclustered
-            where reclustered._reclustered_at > (select watermark.since from watermark)
+            where reclustered._reclustered_at > {{ cdp_watermark_since() }}
         )
     )
 {%- else %}

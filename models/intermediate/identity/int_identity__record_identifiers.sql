@@ -26,9 +26,6 @@
 {%- set identity = cdp_identity_config() %}
 
 with
-{% if is_incremental() %}
-    {{ cdp_watermark_cte('_typed_at') }}
-{% endif %}
 {#- Each identifier column straight from its staging model: a CTE of a source's records
     read once per identifier type would be materialized by DuckDB, every column of every
     record (at 1M people 0.3 s and 1.1 GB of memory more). -#}
@@ -47,7 +44,7 @@ with
             from {{ ref(source.model) }}
             where {{ column }} is not null
             {%- if is_incremental() %}
-                and _typed_at > (select watermark.since from watermark)
+                and _typed_at > {{ cdp_watermark_since('_typed_at') }}
             {%- endif %}
         ),
     {%- endfor %}
@@ -89,7 +86,7 @@ identifier_rows as (
     ,
 
     touched_records as (
-        {{ cdp_records_typed_since('(select watermark.since from watermark)') }}
+        {{ cdp_records_typed_since(cdp_watermark_since('_typed_at')) }}
     )
 
     select * from identifier_rows

@@ -35,7 +35,7 @@ with
         from {{ ref('int_identity__record_identifiers') }} as record_identifiers
         inner join {{ ref('int_identity__identifier_verdicts') }} as verdicts
             on record_identifiers.identifier_key = verdicts.identifier_key
-        where verdicts.usability_changed_at > (select watermark.since from watermark)
+        where verdicts.usability_changed_at > {{ cdp_watermark_since() }}
     {% endcall %}
 {% endif %}
 

@@ -37,14 +37,7 @@
 {%- set in_scope = '((select every_edge.is_set from every_edge) or PERSON in (select touched_persons.person_key from touched_persons))'
     if by_candidates else 'true' %}
 
-with
-{%- if by_candidates %}
-last_clustering as (
-    select ({{ cdp_newest_stamp('_clustered_at') }}) as since
-),
-{%- endif %}
-
-person_phones as (
+with person_phones as (
     select
         {{ cdp_record_key_node('source_table', 'record_id', key_types) }} as person_key,
         identifier_key as phone,
@@ -87,7 +80,7 @@ removed_phones as (
         identifier_key as phone
     from {{ removed_identifiers }}
     where
-        _removed_at > (select last_clustering.since from last_clustering)
+        _removed_at > {{ cdp_watermark_since('_clustered_at') }}
         and source_table in ({{ person_tables }})
 ),
 
@@ -97,7 +90,7 @@ removed_pair_edges as (
         {{ cdp_record_key_node('right_source_table', 'right_record_id', key_types) }} as node_b
     from {{ removed_pairs }}
     where
-        _removed_at > (select last_clustering.since from last_clustering)
+        _removed_at > {{ cdp_watermark_since('_clustered_at') }}
         and left_source_table is not null
 ),
 
@@ -107,12 +100,12 @@ scored_pairs as (
         node_a,
         node_b
     from probabilistic_pairs
-    where _built_at > (select last_clustering.since from last_clustering)
+    where _built_at > {{ cdp_watermark_since('_clustered_at') }}
 ),
 
 touched_phones as (
     select phone from person_phones
-    where _built_at > (select last_clustering.since from last_clustering)
+    where _built_at > {{ cdp_watermark_since('_clustered_at') }}
     union
     select phone from removed_phones
 ),
@@ -183,7 +176,7 @@ select
     true as is_edge,
     {%- if by_candidates %}
         (select every_edge.is_set from every_edge)
-        or _built_at > (select last_clustering.since from last_clustering) as is_candidate
+        or _built_at > {{ cdp_watermark_since('_clustered_at') }} as is_candidate
     {%- else %}
         true as is_candidate
     {%- endif %}

@@ -12,7 +12,7 @@ with current_assignments as (
         customer_id
     from {{ ref('int_identity__node_clusters') }}
     {%- if is_incremental() %}
-        where _built_at > ({{ cdp_newest_stamp('assigned_at') }})
+        where _built_at > {{ cdp_watermark_since('assigned_at') }}
     {%- endif %}
 ),
 

@@ -27,24 +27,23 @@
 
 with
 {% if is_incremental() %}
-    {{ cdp_watermark_cte('_built_at') }}
     {%- if not every_identifier %}
 
     removed_since as (
         select identifier_key
         from {{ cdp_removal_log_relation(record_identifiers) }}
-        where _removed_at > (select watermark.since from watermark)
+        where _removed_at > {{ cdp_watermark_since() }}
     ),
     {%- endif %}
 
     touched as (
         select verdicts.identifier_key
         from {{ ref('int_identity__identifier_verdicts') }} as verdicts
-        where verdicts._built_at > (select watermark.since from watermark)
+        where verdicts._built_at > {{ cdp_watermark_since() }}
         union
         select assignments.node_key as identifier_key
         from {{ ref('customer_id_assignments') }} as assignments
-        where assignments.assigned_at > (select watermark.since from watermark)
+        where assignments.assigned_at > {{ cdp_watermark_since() }}
         union
         -- stored identifiers whose verdict is gone
         select stored.identifier_key

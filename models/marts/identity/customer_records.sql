@@ -32,7 +32,7 @@ with
         from {{ ref('int_identity__record_nodes') }} as record_nodes
         inner join {{ ref('customer_id_assignments') }} as assignments
             on record_nodes.node_key = assignments.node_key
-        where assignments.assigned_at > (select watermark.since from watermark)
+        where assignments.assigned_at > {{ cdp_watermark_since() }}
     {% endcall %}
 {% endif %}
 

@@ -27,8 +27,6 @@
 
 with
 {% if is_incremental() %}
-    {{ cdp_watermark_cte('_built_at') }}
-
     touched as (
         select distinct
             touched_records.source_table,
@@ -41,7 +39,7 @@ with
                 source_table,
                 record_id
             from {{ removed_nodes }}
-            where _removed_at > (select watermark.since from watermark)
+            where _removed_at > {{ cdp_watermark_since() }}
             {%- endif %}
             union all
             select
@@ -50,20 +48,20 @@ with
             from {{ ref('int_identity__record_identifiers') }} as record_identifiers
             inner join {{ ref('int_identity__identifier_verdicts') }} as verdicts
                 on record_identifiers.identifier_key = verdicts.identifier_key
-            where verdicts._built_at > (select watermark.since from watermark)
+            where verdicts._built_at > {{ cdp_watermark_since() }}
             union all
             select
                 source_table,
                 record_id
             from {{ edges }}
-            where link_rule = 'probabilistic' and _built_at > (select watermark.since from watermark)
+            where link_rule = 'probabilistic' and _built_at > {{ cdp_watermark_since() }}
             {%- if removed_edges is not none %}
             union all
             select
                 source_table,
                 record_id
             from {{ removed_edges }}
-            where _removed_at > (select watermark.since from watermark)
+            where _removed_at > {{ cdp_watermark_since() }}
             {%- endif %}
             union all
             select
