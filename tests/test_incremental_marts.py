@@ -703,6 +703,34 @@ def test_an_incremental_build_rewrites_only_the_probabilistic_edges_that_changed
     assert identity_rows(project, "int_identity__edges") == identity_rows(rebuilt, "int_identity__edges")
 
 
+def test_incremental_models_compare_stamps_with_a_literal_watermark(built: Project, tmp_path: Path) -> None:
+    """An incremental model reads its watermark (the later of its newest stamp and its last
+    run) once when it runs and compares stamps with it as a literal, not a subquery that hid
+    from DuckDB's planner how few rows pass (README, Watermarks)."""
+    models = {
+        "customer_360": "customer.customer_360",
+        "int_identity__node_clusters": "identity.int_identity__node_clusters",
+    }
+    target, logs = tmp_path / "target", tmp_path / "logs"
+    result = run_dbt(
+        built,
+        ["compile", "--select", *models, "--target-path", str(target), "--log-path", str(logs)],
+        capture=True,
+    )
+    assert result.ok, result.output
+    with duckdb.connect(str(built.warehouse), read_only=True) as con:
+        for model, table in models.items():
+            (watermark,) = con.execute(
+                f"select cast(greatest(max(_built_at), (select max(run_started_at) from main.cdp_model_runs"
+                f" where model_id = 'model.cdp.{model}')) as varchar) from {table}"
+            ).fetchone()
+            compiled = next(target.rglob(f"{model}.sql")).read_text()
+            assert f"_built_at > cast('{watermark}' as timestamp)" in compiled, model
+            assert "watermark" not in compiled and "select greatest(" not in compiled, model
+    # read once per model: each read is three round trips to the warehouse
+    assert (logs / "dbt.log").read_text().count("select cast((select greatest(") == len(models)
+
+
 def test_the_edge_audit_rewrites_only_the_records_whose_inputs_changed(warehouses, tmp_path: Path) -> None:
     """With nothing changed since, a build of identity_edge_audit rewrites only the records
     with a cluster-cap cut (recomputed on every build): a planted reason on another stays."""
