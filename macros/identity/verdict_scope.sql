@@ -16,11 +16,10 @@
     {%- if identifiers_log is none or groups_log is none -%}
         {{ return(true) }}
     {%- endif -%}
-    {%- set since = '(' ~ cdp_newest_stamp('_built_at') ~ ')' -%}
     {{ return(cdp_holds_now([
         cdp_rules_changed_condition("'" ~ rules_digest ~ "'"),
         cdp_removal_log_lacks_rows_since_this(record_identifiers),
-        cdp_reclustered_log_lacks_rows_since(groups_log, since),
+        cdp_reclustered_log_lacks_rows_since(groups_log, cdp_watermark_since()),
     ])) }}
 {%- endmacro %}
 

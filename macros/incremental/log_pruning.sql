@@ -27,7 +27,7 @@
     {%- endif -%}
     {%- set key = adapter.get_columns_in_relation(log)[0].name -%}
     ({{ cdp_rebuilt_in_full_since_this(relation, stamp) }}
-    or {{ cdp_log_lacks_rows_since(log, key, '_removed_at', '(' ~ cdp_newest_stamp(stamp) ~ ')') }})
+    or {{ cdp_log_lacks_rows_since(log, key, '_removed_at', cdp_watermark_since(stamp)) }})
 {%- endmacro %}
 
 {#- The same for any of `relations`, asked before the model's query (cdp_holds_now: at 1M

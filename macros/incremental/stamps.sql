@@ -53,7 +53,7 @@
     `relation` was rebuilt in full since (or is empty): a model incremental on it must then
     recompute everything. -#}
 {% macro cdp_rebuilt_in_full_since_this(relation, stamp='_built_at') -%}
-    coalesce((select min(_built_at) from {{ relation }}), {{ cdp_run_started_at() }}) > ({{ cdp_newest_stamp(stamp) }})
+    coalesce((select min(_built_at) from {{ relation }}), {{ cdp_run_started_at() }}) > {{ cdp_watermark_since(stamp) }}
 {%- endmacro %}
 
 {#- Stops the build with what to do when {{ this }}, incremental now, lacks `column`: it was

@@ -78,7 +78,7 @@
         {%- set counts -%}
             select
                 (select count(*) from {{ source_relation }}
-                 where _loaded_at <= ({{ cdp_newest_stamp('_loaded_at') }})) as raw_rows,
+                 where _loaded_at <= {{ cdp_watermark_since('_loaded_at') }}) as raw_rows,
                 (select count(*) from {{ this }}) as staged_rows
         {%- endset -%}
         {%- set row = run_query(counts).rows[0] -%}
