@@ -706,7 +706,8 @@ def test_an_incremental_build_rewrites_only_the_probabilistic_edges_that_changed
 def test_incremental_models_compare_stamps_with_a_literal_watermark(built: Project, tmp_path: Path) -> None:
     """An incremental model reads its watermark (the later of its newest stamp and its last
     run) once when it runs and compares stamps with it as a literal, not a subquery that hid
-    from DuckDB's planner how few rows pass (README, Watermarks)."""
+    from DuckDB's planner how few rows pass (README, Watermarks). customer_360 compares them
+    in its touched customers, which it counts first into a temporary table (cdp_counted_set)."""
     models = {
         "customer_360": "customer.customer_360",
         "int_identity__node_clusters": "identity.int_identity__node_clusters",
@@ -727,6 +728,10 @@ def test_incremental_models_compare_stamps_with_a_literal_watermark(built: Proje
         capture=True,
     )
     assert result.ok, result.output
+    log = (logs / "dbt.log").read_text()
+    counted = 'create or replace temporary table "customer_360__touched_customers" as'
+    assert log.count(counted) == 1
+    touched_customers = log.split(counted)[1].split("SQL status")[0]
     with duckdb.connect(str(built.warehouse), read_only=True) as con:
         for model, table in models.items():
             (watermark,) = con.execute(
@@ -734,11 +739,13 @@ def test_incremental_models_compare_stamps_with_a_literal_watermark(built: Proje
                 f" where model_id = 'model.cdp.{model}')) as varchar) from {table}"
             ).fetchone()
             compiled = next(target.rglob(f"{model}.sql")).read_text()
-            assert f"_built_at > cast('{watermark}' as timestamp)" in compiled, model
+            compared = touched_customers if model == "customer_360" else compiled
+            assert f"_built_at > cast('{watermark}' as timestamp)" in compared, model
             assert "watermark" not in compiled and "select greatest(" not in compiled, model
+    customer_360 = next(target.rglob("customer_360.sql")).read_text()
+    assert 'select * from temp.main."customer_360__touched_customers"' in customer_360
     # read once per model, by every check that needs it (each read is three round trips to
     # the warehouse): the log holds one newest-stamp query per model, and no other
-    log = (logs / "dbt.log").read_text()
     assert log.count("select cast((select greatest(") == log.count("select greatest(") == len(models)
     assert log.count("coalesce(max(_loaded_at)") == 1, "base_crm__contacts: one read of _loaded_at"
 

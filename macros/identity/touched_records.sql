@@ -68,10 +68,11 @@
 {#- CTE of a model incremental by record, called as a block: `touched`, the distinct
     records typed after the newest `stamp_column` {{ this }} holds (cdp_records_typed_since,
     of `source_tables` only where given) and those the block, if called as one, selects
-    (source_table, record_id; it may compare with cdp_watermark_since()), with their
-    record_key (cdp_record_key). Ends with a comma. -#}
+    (source_table, record_id; it may compare with cdp_watermark_since(); it must not read
+    the model's other CTEs), with their record_key (cdp_record_key), counted first on DuckDB
+    (cdp_counted_set). Ends with a comma. -#}
 {% macro cdp_touched_records_ctes(stamp_column, source_tables=none) -%}
-    touched as (
+    {%- set touched_sql %}
         select distinct
             touched_records.source_table,
             touched_records.record_id,
@@ -83,6 +84,9 @@
             {{ caller() }}
             {%- endif %}
         ) as touched_records
+    {%- endset %}
+    touched as (
+        {{ cdp_counted_set('touched', touched_sql) }}
     ),
 {%- endmacro %}
 

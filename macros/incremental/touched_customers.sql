@@ -54,7 +54,7 @@ rules as (
     {%- for relation in logged %}
         {%- do conditions.append(cdp_removal_log_lacks_rows_since_this(relation)) %}
     {%- endfor %}
-    touched_customers as (
+    {%- set touched_sql %}
     {%- if cdp_holds_now(conditions) %}
         select customer_id
         from {{ ref('customer_records') }}
@@ -80,6 +80,9 @@ rules as (
                 and removed.customer_id is not null
         {%- endfor %}
     {%- endif %}
+    {%- endset %}
+    touched_customers as (
+        {{ cdp_counted_set('touched_customers', touched_sql) }}
     ),
 {% endif %}
 
