@@ -25,67 +25,74 @@
     the usual build does not scan the 12M record nodes to find the condition false. -#}
 {%- set every_record = is_incremental() and cdp_removal_logs_lack_rows_now([record_nodes, edges]) %}
 
+{#- The touched records, counted first on DuckDB (cdp_counted_set). #}
+{%- if is_incremental() %}
+{%- set touched_sql %}
+select distinct
+    touched_records.source_table,
+    touched_records.record_id
+from (
+    {{ cdp_records_ranked_since() }}
+{%- if removed_nodes is not none %}
+    union all
+    select
+        source_table,
+        record_id
+    from {{ removed_nodes }}
+    where _removed_at > {{ cdp_watermark_since() }}
+{%- endif %}
+    union all
+    select
+        record_identifiers.source_table,
+        record_identifiers.record_id
+    from {{ ref('int_identity__record_identifiers') }} as record_identifiers
+    inner join {{ ref('int_identity__identifier_verdicts') }} as verdicts
+        on record_identifiers.identifier_key = verdicts.identifier_key
+    where verdicts._built_at > {{ cdp_watermark_since() }}
+    union all
+    select
+        source_table,
+        record_id
+    from {{ edges }}
+    where link_rule = 'probabilistic' and _built_at > {{ cdp_watermark_since() }}
+{%- if removed_edges is not none %}
+    union all
+    select
+        source_table,
+        record_id
+    from {{ removed_edges }}
+    where _removed_at > {{ cdp_watermark_since() }}
+{%- endif %}
+    union all
+    select
+        source_table,
+        record_id
+    from {{ ref('int_identity__capped_edges') }}
+    where is_cut
+    union all
+    -- the stored cluster-cap records; every stored record after an input's full rebuild
+    select
+        source_table,
+        record_id
+    from {{ this }}
+{%- if not every_record %}
+    where guard = 'cluster_cap'
+{%- else %}
+    union all
+    -- every current record after an input's full rebuild
+    select
+        source_table,
+        record_id
+    from {{ record_nodes }}
+{%- endif %}
+) as touched_records
+{%- endset %}
+{%- endif %}
+
 with
 {% if is_incremental() %}
     touched as (
-        select distinct
-            touched_records.source_table,
-            touched_records.record_id
-        from (
-            {{ cdp_records_ranked_since() }}
-            {%- if removed_nodes is not none %}
-            union all
-            select
-                source_table,
-                record_id
-            from {{ removed_nodes }}
-            where _removed_at > {{ cdp_watermark_since() }}
-            {%- endif %}
-            union all
-            select
-                record_identifiers.source_table,
-                record_identifiers.record_id
-            from {{ ref('int_identity__record_identifiers') }} as record_identifiers
-            inner join {{ ref('int_identity__identifier_verdicts') }} as verdicts
-                on record_identifiers.identifier_key = verdicts.identifier_key
-            where verdicts._built_at > {{ cdp_watermark_since() }}
-            union all
-            select
-                source_table,
-                record_id
-            from {{ edges }}
-            where link_rule = 'probabilistic' and _built_at > {{ cdp_watermark_since() }}
-            {%- if removed_edges is not none %}
-            union all
-            select
-                source_table,
-                record_id
-            from {{ removed_edges }}
-            where _removed_at > {{ cdp_watermark_since() }}
-            {%- endif %}
-            union all
-            select
-                source_table,
-                record_id
-            from {{ ref('int_identity__capped_edges') }}
-            where is_cut
-            union all
-            -- the stored cluster-cap records; every stored record after an input's full rebuild
-            select
-                source_table,
-                record_id
-            from {{ this }}
-            {%- if not every_record %}
-            where guard = 'cluster_cap'
-            {%- else %}
-            union all
-            -- every current record after an input's full rebuild
-            select
-                source_table,
-                record_id
-            from {{ record_nodes }}
-            {%- endif %}
-        ) as touched_records
+        {{ cdp_counted_set('touched', touched_sql) }}
     ),
 
     {#- The audit rows below are computed for these records only: filtered by the integer
