@@ -108,6 +108,19 @@
     {%- endif %}
 {%- endmacro %}
 
+{#- Select (source_table, record_id): the records carrying an identifier whose verdict's
+    `stamp` (`_built_at`: rewritten; `usability_changed_at`: became usable or stopped being
+    so) is after the newest _built_at {{ this }} holds. -#}
+{% macro cdp_records_of_verdicts_since(stamp) -%}
+    select
+        record_identifiers.source_table,
+        record_identifiers.record_id
+    from {{ ref('int_identity__record_identifiers') }} as record_identifiers
+    inner join {{ ref('int_identity__identifier_verdicts') }} as verdicts
+        on record_identifiers.identifier_key = verdicts.identifier_key
+    where verdicts.{{ stamp }} > {{ cdp_watermark_since() }}
+{%- endmacro %}
+
 {#- Select (source_table, record_id): the records int_identity__record_nodes ranked after the
     newest _built_at {{ this }} holds (cdp_watermark_since; their node, or their identifiers'
     usability, changed): what the models downstream of it by record (edges,

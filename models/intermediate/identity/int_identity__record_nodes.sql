@@ -29,13 +29,7 @@ with
 {% if is_incremental() %}
     {% call cdp_touched_records_ctes('_built_at') %}
         -- records carrying an identifier whose usability changed since
-        select
-            record_identifiers.source_table,
-            record_identifiers.record_id
-        from {{ ref('int_identity__record_identifiers') }} as record_identifiers
-        inner join {{ ref('int_identity__identifier_verdicts') }} as verdicts
-            on record_identifiers.identifier_key = verdicts.identifier_key
-        where verdicts.usability_changed_at > {{ cdp_watermark_since() }}
+        {{ cdp_records_of_verdicts_since('usability_changed_at') }}
     {% endcall %}
 {% endif %}
 

@@ -42,13 +42,7 @@ from (
     where _removed_at > {{ cdp_watermark_since() }}
 {%- endif %}
     union all
-    select
-        record_identifiers.source_table,
-        record_identifiers.record_id
-    from {{ ref('int_identity__record_identifiers') }} as record_identifiers
-    inner join {{ ref('int_identity__identifier_verdicts') }} as verdicts
-        on record_identifiers.identifier_key = verdicts.identifier_key
-    where verdicts._built_at > {{ cdp_watermark_since() }}
+    {{ cdp_records_of_verdicts_since('_built_at') }}
     union all
     select
         source_table,
