@@ -33,10 +33,11 @@
 {%- endmacro %}
 
 {#- The source_table of each of `sources` whose staged rows were all typed after `watermark`
-    (or that holds none), asked before the model's query: as a subquery inside it, the
-    stored records' branch hid from DuckDB's planner that it is empty on almost every build,
-    and the planner then hashed the 4.3M verdicts against the touched records (at 1M people,
-    a build with nothing new). -#}
+    (or that holds none), asked before the model's query like the other decisions to take
+    more rows (cdp_holds_now): the stored records' branch is then left out of almost every
+    build's SQL, instead of a subquery on each source's oldest _typed_at inside it. (Alone
+    it did not stop DuckDB hashing the big table the touched records filter: that is
+    cdp_counted_set's part.) -#}
 {% macro cdp_sources_typed_in_full_since(watermark, sources) -%}
     {%- if not execute or not sources -%}
         {{ return([]) }}

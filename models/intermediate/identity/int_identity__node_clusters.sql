@@ -24,7 +24,7 @@
 {%- set reclustered = none %}
 {%- if is_incremental() %}
     {%- set log = load_relation(cdp_reclustered_log_relation(ref('int_identity__components'))) %}
-        {%- if log is not none and not cdp_holds_now([cdp_reclustered_log_lacks_rows_since(log, cdp_watermark_since())]) %}
+    {%- if log is not none and not cdp_holds_now([cdp_reclustered_log_lacks_rows_since(log, cdp_watermark_since())]) %}
         {%- set reclustered = log %}
     {%- endif %}
 {%- endif %}
