@@ -28,7 +28,8 @@
     {%- endif -%}
     {%- if strategy in ['replace_customers', 'replace_keys', 'replace_records'] -%}
         {%- set keys = cdp_replace_groups_keys(unique_key, strategy) -%}
-        {%- for statement in cdp_log_removed_rows_sql(target, source, keys.group) -%}
+        {%- set replaced = cdp_incoming_has_group(source, keys.group, 'stored') -%}
+        {%- for statement in cdp_log_removed_rows_sql(target, keys.group, replaced) -%}
             {%- do run_query(statement) -%}
         {%- endfor -%}
         {{ return(cdp_spark_rewrite(source, target, keys.group, keys.rows_present)) }}

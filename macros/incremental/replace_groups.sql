@@ -23,14 +23,49 @@
 {%- endmacro %}
 
 {% macro cdp_replace_groups_sql(arg_dict, keys) -%}
+    {{ return(adapter.dispatch('cdp_replace_groups_sql', 'cdp')(arg_dict, keys)) }}
+{%- endmacro %}
+
+{% macro default__cdp_replace_groups_sql(arg_dict, keys) -%}
     {%- set target = arg_dict['target_relation'] -%}
-    {%- set columns = get_quoted_csv(arg_dict['dest_columns'] | map(attribute='name')) -%}
-    {%- for statement in cdp_log_removed_rows_sql(target, arg_dict['temp_relation'], keys.group) %}
+    {%- set replaced = cdp_incoming_has_group(arg_dict['temp_relation'], keys.group, 'stored') -%}
+    {%- for statement in cdp_log_removed_rows_sql(target, keys.group, replaced) %}
     {{ statement }};
     {%- endfor %}
     delete from {{ target }} as stored
+    where {{ replaced }};
+    {{ cdp_insert_present_rows_sql(arg_dict, keys) }}
+{%- endmacro %}
+
+{#- On DuckDB, a model with a removal log first notes the row ids of the stored rows it
+    replaces (reading the group keys only), then logs and deletes those rows by id. Logging
+    them by the group predicate read every logged column of every stored row before the
+    join dropped most: at 1M people, +1%, the 17M record identifiers' log and delete took
+    0.45 to 0.67 s against 0.24 s. Row ids hold within the materialization's transaction. -#}
+{% macro duckdb__cdp_replace_groups_sql(arg_dict, keys) -%}
+    {%- if not config.get('removal_log') -%}
+        {{ return(default__cdp_replace_groups_sql(arg_dict, keys)) }}
+    {%- endif -%}
+    {%- set target = arg_dict['target_relation'] -%}
+    {%- set replaced_rows = adapter.quote(target.identifier ~ '__replaced_rows') -%}
+    {%- set replaced = 'stored.rowid in (select replaced_rowid from temp.main.' ~ replaced_rows ~ ')' -%}
+    create or replace temporary table {{ replaced_rows }} as
+    select stored.rowid as replaced_rowid
+    from {{ target }} as stored
     where {{ cdp_incoming_has_group(arg_dict['temp_relation'], keys.group, 'stored') }};
-    insert into {{ target }} ({{ columns }})
+    {%- for statement in cdp_log_removed_rows_sql(target, keys.group, replaced) %}
+    {{ statement }};
+    {%- endfor %}
+    delete from {{ target }} as stored
+    where {{ replaced }};
+    drop table temp.main.{{ replaced_rows }};
+    {{ cdp_insert_present_rows_sql(arg_dict, keys) }}
+{%- endmacro %}
+
+{#- The new rows a replace inserts: those whose row keys are not null. -#}
+{% macro cdp_insert_present_rows_sql(arg_dict, keys) -%}
+    {%- set columns = get_quoted_csv(arg_dict['dest_columns'] | map(attribute='name')) -%}
+    insert into {{ arg_dict['target_relation'] }} ({{ columns }})
     select {{ columns }} from {{ arg_dict['temp_relation'] }}
     where {{ keys.rows_present }}
 {%- endmacro %}
@@ -74,9 +109,10 @@
     build drops the log (cdp_drop_removal_log, a pre-hook): rows written before a full
     build are not needed, since every row it writes is newer than any model's last build.
     Each write also prunes it (macros/incremental/log_pruning.sql).
-    Returns the statements (none without the config), for the delete/insert above and for
-    the Spark rewrite (macros/cross_db/spark_merge.sql). -#}
-{% macro cdp_log_removed_rows_sql(target, incoming, group_keys) -%}
+    `replaced` is the predicate on `stored` (the target) of the rows replaced. Returns the
+    statements (none without the config), for the delete/insert above and for the Spark
+    rewrite (macros/cross_db/spark_merge.sql). -#}
+{% macro cdp_log_removed_rows_sql(target, group_keys, replaced) -%}
     {%- set logged_columns = config.get('removal_log') or [] -%}
     {%- if not logged_columns -%}
         {{ return([]) }}
@@ -87,7 +123,7 @@
         insert into {{ log }} ({{ columns | join(', ') }}, _removed_at)
         select {% for column in columns %}stored.{{ column }}, {% endfor %}{{ cdp_run_started_at() }}
         from {{ target }} as stored
-        where {{ cdp_incoming_has_group(incoming, group_keys, 'stored') }}
+        where {{ replaced }}
     {%- endset -%}
     {{ return([cdp_create_removal_log_sql(target, columns), log_removed] + cdp_prune_log_sql(log, '_removed_at')) }}
 {%- endmacro %}
