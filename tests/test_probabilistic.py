@@ -248,6 +248,7 @@ def test_nicknames_match_their_formal_names(con) -> None:
 
 PEOPLE = "identity.int_identity__person_records"
 SCORED = "identity.int_identity__probabilistic_pairs__scored_records"
+SCORING = "identity.int_identity__probabilistic_pairs__scoring"
 PAIR_KEYS = "left_source_table || '|' || left_record_id, right_source_table || '|' || right_record_id"
 
 
@@ -333,8 +334,8 @@ def test_an_incremental_build_scores_only_changed_records_and_equals_a_full_scor
 
 def test_a_state_hashed_the_earlier_way_is_scored_anew(built: Project, tmp_path: Path) -> None:
     """The state of an earlier version (record_hash an MD5 text, scored_with without the way
-    records are hashed) is not compared with this version's 64-bit hashes: every record is
-    scored again, giving the pairs of a full scoring."""
+    records are hashed, both in the state table, no scoring table) is not compared with this
+    version's 64-bit hashes: every record is scored again, giving the pairs of a full scoring."""
     project = copy_of(built, tmp_path)
     expected = _run_pairs(project)
     (model_json,) = fetch(project, "select model_json from identity.int_identity__splink_model")[0]
@@ -343,9 +344,12 @@ def test_a_state_hashed_the_earlier_way_is_scored_anew(built: Project, tmp_path:
     execute(
         project,
         f"create or replace table {SCORED} as select unique_id, md5(unique_id) as record_hash,"
-        f" false as rescored, '{earlier_key}' as scored_with, pairs_digest from {SCORED}",
+        f" false as rescored, '{earlier_key}' as scored_with,"
+        f" (select pairs_digest from {SCORING}) as pairs_digest from {SCORED};"
+        f" drop table {SCORING}",
     )
     assert _run_pairs(project) == expected
+    assert fetch(project, f"select count(*) from {SCORING}") == [(1,)]
     assert len(_rescored(project)) == fetch(project, f"select count(*) from {PEOPLE}")[0][0]
 
 
@@ -428,6 +432,47 @@ def test_the_pairs_digest_is_of_the_set_of_pairs() -> None:
     assert digest["a"] == digest["b"]
     assert digest["a"] != digest["c"]
     assert pair_scoring._pairs_digest(con, "(select * from a where false)") == "0:"
+
+
+def test_the_digest_of_pairs_removed_and_added_is_the_digest_of_the_pairs_left() -> None:
+    con = duckdb.connect()
+    con.execute(
+        "create table stored as select * from (values ('crm_contacts', 'c1', 'shop_customers', 's1'),"
+        " ('crm_contacts', 'c2', 'crm_contacts', 'c3'), ('crm_contacts', 'c4', 'crm_contacts', 'c5'))"
+        " as t(" + ", ".join(pair_scoring.PAIR_KEY) + ")"
+    )
+    con.execute("create table removed as select * from stored where left_record_id <> 'c1'")
+    con.execute("create table added as select * replace ('c9' as right_record_id) from removed")
+    con.execute("create table left_after as select * from stored where left_record_id = 'c1'")
+    digest = {name: pair_scoring._pairs_digest(con, name) for name in ("stored", "removed", "added")}
+    after = pair_scoring._changed_digest(digest["stored"], digest["removed"], digest["added"])
+    pairs_after = "(select * from left_after union all select * from added)"
+    assert after == pair_scoring._pairs_digest(con, pairs_after)
+    assert after != digest["stored"]
+    everything_gone = pair_scoring._changed_digest(digest["stored"], digest["stored"], "0:")
+    assert everything_gone == pair_scoring._pairs_digest(con, "(select * from stored where false)") == "0:"
+
+
+def test_the_scoring_digest_follows_the_stored_pairs_and_a_mismatch_scores_everything(
+    built: Project, tmp_path: Path
+) -> None:
+    """An incremental build deletes stale pairs in place and dbt appends the scored ones: the
+    digest it records (updated from those removed and added, not recomputed) is that of the
+    stored pairs. Stored pairs that differ from it (a build that failed between deleting and
+    appending) are scored anew in full."""
+    project = copy_of(built, tmp_path)
+    _run_pairs(project)
+    _change_paired_records(project)
+    incremental = _run_pairs(project)
+    (recorded,) = fetch(project, f"select pairs_digest from {SCORING}")[0]
+    con = duckdb.connect(str(project.warehouse), read_only=True)
+    try:
+        assert recorded == pair_scoring._pairs_digest(con, PAIRS)
+    finally:
+        con.close()
+    execute(project, f"delete from {PAIRS} where left_record_id = (select min(left_record_id) from {PAIRS})")
+    assert _run_pairs(project) == incremental
+    assert len(_rescored(project)) == fetch(project, f"select count(*) from {PEOPLE}")[0][0]
 
 
 def _rules(model: dict) -> list[str]:

@@ -43,6 +43,8 @@ class PythonModel:
     schema: str
     identifier: str
     compiled_code: str
+    # dbt's incremental_strategy: with 'append' the returned rows add to the stored ones
+    incremental_strategy: str | None = None
 
 
 def build(
@@ -170,6 +172,7 @@ def python_models(manifest: dict[str, Any]) -> list[PythonModel]:
                 schema=node["schema"],
                 identifier=node["alias"],
                 compiled_code=node["compiled_code"],
+                incremental_strategy=node["config"].get("incremental_strategy"),
             )
         )
     return models
@@ -181,7 +184,8 @@ def run_python_model(model: PythonModel, tables: TargetTables) -> int:
     # The code dbt compiled from the project's own model file, as dbt-duckdb would run it.
     exec(compile(model.compiled_code, model.path, "exec"), namespace)
     session = duckdb.connect()
-    if namespace["dbtObj"](None).is_incremental:  # as compiled: the table exists, no --full-refresh
+    incremental = namespace["dbtObj"](None).is_incremental  # as compiled: the table exists, no --full-refresh
+    if incremental:
         _attach_this(session, model, tables)
 
     def load(relation: str) -> duckdb.DuckDBPyRelation:
@@ -189,6 +193,8 @@ def run_python_model(model: PythonModel, tables: TargetTables) -> int:
 
     returned = namespace["model"](namespace["dbtObj"](load), session)
     table = _as_arrow(returned, model)
+    if incremental and model.incremental_strategy == "append":
+        table = _appended(session, model, table)
     tables.write(model.schema, model.identifier, table)
     for name in _state_tables(session, model):  # after the model's table: its state describes it
         tables.write(
@@ -207,6 +213,18 @@ def _attach_this(session: duckdb.DuckDBPyConnection, model: PythonModel, tables:
         session.register("cdp_stored_rows", tables.read(f"select * from {model.schema}.{name}"))
         session.execute(f'create table "{model.schema}"."{name}" as select * from cdp_stored_rows')
         session.unregister("cdp_stored_rows")
+
+
+def _appended(session: duckdb.DuckDBPyConnection, model: PythonModel, returned: pa.Table) -> pa.Table:
+    """The stored rows, as the model left them in ``session`` (it may delete some), with the
+    returned rows added: what dbt-duckdb's append leaves on DuckDB."""
+    this = f'"{model.schema}"."{model.identifier}"'
+    session.register("cdp_returned_rows", returned)
+    try:
+        session.execute(f"insert into {this} by name select * from cdp_returned_rows")
+    finally:
+        session.unregister("cdp_returned_rows")
+    return session.sql(f"select * from {this}").to_arrow_table()
 
 
 def _state_tables(session: duckdb.DuckDBPyConnection, model: PythonModel) -> list[str]:

@@ -2,10 +2,11 @@
 
 Loads model_json from int_identity__splink_model (no retraining) and scores CRM contacts
 and shop accounts with it. One row per pair, left key < right key. A build without
---full-refresh scores only the records that changed since the last one and keeps the other
-stored pairs (cdp.identity.pair_scoring); every build returns all pairs, which replace the
-stored ones (incremental strategy replace_all). Each pair is stamped with the build that scored
-it (_built_at), and the pairs a build drops are logged (int_identity__probabilistic_pairs__removed).
+--full-refresh scores only the records that changed since the last one, deletes the stored
+pairs of changed and gone records and keeps the others (cdp.identity.pair_scoring); it returns
+the pairs it scored, which dbt appends (incremental strategy append). Each pair is stamped
+with the build that scored it (_built_at), and the pairs a build drops are logged
+(int_identity__probabilistic_pairs__removed).
 """
 
 import pyarrow as pa
@@ -14,7 +15,7 @@ from cdp.identity import pair_scoring, probabilistic
 
 
 def model(dbt, session) -> pa.Table:
-    dbt.config(materialized="incremental", incremental_strategy="replace_all")
+    dbt.config(materialized="incremental", incremental_strategy="append")
     # Edges read the pairs at match_probability, the same-person groups at same_person_probability.
     # dbt reads config.get's argument at parse time: a literal each.
     match = float(dbt.config.get("match_probability"))
