@@ -41,13 +41,23 @@
     {%- endfor %}
 {%- endfor %}
 
-{#- int_identity__record_identifiers is read twice rather than through one CTE: DuckDB
-    materializes a CTE read twice, all its columns (at 1M people 17M rows, 1.2 s of 9.4 s),
-    where two scans read only the columns each needs. -#}
+{#- In a full build int_identity__record_identifiers is read twice rather than through one
+    CTE: DuckDB materializes a CTE read twice, all its columns (at 1M people 17M rows, 1.2 s
+    of 9.4 s), where two scans read only the columns each needs. -#}
 with
 {%- if scoped %}
     {{ cdp_verdicts_affected_ctes() }}
+
+    {#- The affected identifiers' rows, taken once from the 17M record identifiers for both
+        their counts and their usable links (two scans of the identifier keys before: at 1M
+        people, +1%, the query replayed 1.9 s against 1.6 s; idle 0.02 s either way). #}
+    affected_links as {{ cdp_materialized_cte() }} (
+        select record_identifiers.*
+        from {{ record_identifiers }} as record_identifiers
+        where record_identifiers.identifier_key in (select affected.identifier_key from affected)
+    ),
 {%- endif %}
+{%- set links = 'affected_links' if scoped else record_identifiers %}
 
 identifiers as (
     select
@@ -58,10 +68,7 @@ identifiers as (
         min(observed_at) as first_seen_at,
         max(observed_at) as last_seen_at,
         count(*) as records
-    from {{ record_identifiers }}
-    {%- if scoped %}
-    where identifier_key in (select affected.identifier_key from affected)
-    {%- endif %}
+    from {{ links }}
     group by identifier_key, identifier_type, priority
 ),
 
@@ -73,21 +80,13 @@ blocked as (
 ),
 
 usable_links as (
-    select record_identifiers.*
-    from {{ record_identifiers }} as record_identifiers
+    select links.*
+    from {{ links }} as links
     {%- if scoped %}
-    {#- The few affected identifiers that are usable, joined to the 17M record identifiers:
-        written as a filter beside the blocklist's anti-join, DuckDB hashed every record
-        identifier to probe it with them (an idle build at 1M people: 2.9 s against 0.04 s). #}
-    inner join (
-        select distinct affected.identifier_key
-        from affected
-        where affected.identifier_key not in (select blocked.identifier_key from blocked)
-    ) as usable_affected
-        on record_identifiers.identifier_key = usable_affected.identifier_key
+    where links.identifier_key not in (select blocked.identifier_key from blocked)
     {%- else %}
     left join blocked
-        on record_identifiers.identifier_key = blocked.identifier_key
+        on links.identifier_key = blocked.identifier_key
     where blocked.identifier_key is null
     {%- endif %}
 ),
@@ -102,17 +101,14 @@ partner_candidates as (
     from (
         select record_identifiers.*
         from {{ record_identifiers }} as record_identifiers
-        -- By the text pair, unlike the partner count: replayed at 1M people (+1%), the scoped
-        -- query took 2.1 s joined so and 3.0 s joined here by record_key (a worse plan).
+        -- By record_key since usable_links is read from affected_links: replayed at 1M
+        -- people (+1%), the scoped query took 1.6 s joined by the text pair, 1.3 s so (before
+        -- affected_links, the text pair was the better plan: 2.1 s against 3.0 s).
         inner join (
-            select distinct
-                source_table,
-                record_id
+            select distinct record_key
             from usable_links
         ) as judged_records
-            on
-                record_identifiers.source_table = judged_records.source_table
-                and record_identifiers.record_id = judged_records.record_id
+            on record_identifiers.record_key = judged_records.record_key
     ) as judged_links
     -- The blocklist filtered after the join, not anti-joined beside it: there DuckDB could
     -- put the filtered 17M record identifiers on the hashed side of the join by its
