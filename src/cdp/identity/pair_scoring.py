@@ -56,6 +56,7 @@ HASHES = "cdp_record_hashes"  # their unique_id and record_hash
 RESCORED = "cdp_rescored"  # the unique_id of the records this build scores
 CHANGED = "cdp_changed_records"  # their person records, when not all are scored
 STALE = "cdp_stale_records"  # the unique_id of changed and gone records: their stored pairs go
+REMOVED = "cdp_removed_pairs"  # the stored pairs of those records: row id and key
 
 
 @dataclass(frozen=True)
@@ -143,7 +144,7 @@ def score(
             _update_state(session, this)
         _write_scoring(session, this, key, digest)
     finally:
-        for name in (HASHES, RESCORED, CHANGED, STALE):
+        for name in (HASHES, RESCORED, CHANGED, STALE, REMOVED):
             session.execute(f"drop table if exists {name}")
         session.execute(f"drop view if exists {PEOPLE}")
     return pairs
@@ -315,19 +316,24 @@ def _remove_stale_pairs(session: duckdb.DuckDBPyConnection, this: tuple[str, str
     retention go, and a horizon row at the cut-off says so."""
     uid = probabilistic.UNIQUE_ID
     log = _removal_log(this)
-    stale = (
-        f"left_source_table || '|' || left_record_id in (select {uid} from {STALE})"
+    # The stale pairs found once, with their row ids (the session is DuckDB on every target),
+    # for the digest, the log and the delete.
+    session.execute(
+        f"create or replace temp table {REMOVED} as select rowid as pair_rowid, {', '.join(PAIR_KEY)}"
+        f" from {_pairs_table(this)}"
+        f" where left_source_table || '|' || left_record_id in (select {uid} from {STALE})"
         f" or right_source_table || '|' || right_record_id in (select {uid} from {STALE})"
     )
-    removed = _pairs_digest(session, f"(select * from {_pairs_table(this)} where {stale})")
+    removed = _pairs_digest(session, REMOVED)
     _create_removal_log(session, this, replace=False)
     # fetchall: DuckDB takes no other statement while a result is unread.
     session.execute(
-        f"insert into {log} select {', '.join(PAIR_KEY)}, cast(? as timestamp)"
-        f" from {_pairs_table(this)} where {stale}",
+        f"insert into {log} select {', '.join(PAIR_KEY)}, cast(? as timestamp) from {REMOVED}",
         [stamps.built_at],
     ).fetchall()
-    session.execute(f"delete from {_pairs_table(this)} where {stale}").fetchall()
+    session.execute(
+        f"delete from {_pairs_table(this)} where rowid in (select pair_rowid from {REMOVED})"
+    ).fetchall()
     cutoff = stamps.built_at - stamps.log_retention
     if session.execute(f"select count(*) from {log} where _removed_at < ?", [cutoff]).fetchall()[0][0]:
         session.execute(f"insert into {log} (_removed_at) values (?)", [cutoff]).fetchall()
