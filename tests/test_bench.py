@@ -122,6 +122,14 @@ def test_json_has_the_figures(first: dict[str, Any]) -> None:
         name: os.environ.get(name, "") for name in ("CDP_DBT_THREADS", "CDP_DUCKDB_DISABLED_COMPRESSION")
     }
     assert first["build"]["seconds"] >= max(s["seconds"] for s in first["stages"] if s["nodes"])
+    # The critical path of each build: the chain of nodes, ending where the build's last node ends.
+    for figures in (first["build"], first["incremental"]["build"], first["incremental"]["idle_build"]):
+        path = figures["critical_path"]
+        assert path["steps"] and path["steps"][-1]["resource_type"] in ("model", "test")
+        assert path["seconds"] == pytest.approx(
+            path["model_seconds"] + path["test_seconds"] + path["between_nodes"], abs=0.01
+        )
+        assert figures["seconds"] >= path["seconds"] > 0
 
 
 def test_second_run_reuses_the_sample(first: dict[str, Any], second: dict[str, Any]) -> None:

@@ -36,6 +36,7 @@ from typing import Any
 import duckdb
 
 from cdp.activation import export_segment_files
+from cdp.critical_path import CriticalPath, critical_path
 from cdp.dbt_runner import run_dbt
 from cdp.errors import CdpError
 from cdp.generate import generate
@@ -87,6 +88,7 @@ class BuildFigures:
     statuses: dict[str, int]
     clustering: dict[str, Any]  # the identity connected-components run: mode, nodes, passes
     splink_scoring: dict[str, int] | None  # person records, and those Splink scored (None: off)
+    critical_path: CriticalPath  # the chain of nodes that decided when the build ended
 
 
 @dataclass
@@ -257,7 +259,12 @@ def build(project: Project, folder: Path, rows: int, name: str) -> BuildFigures:
     for one in results:
         statuses[one["status"]] = statuses.get(one["status"], 0) + 1
     return BuildFigures(
-        seconds, stages, statuses, clustering_run(project.warehouse), splink_scoring(project.warehouse)
+        seconds,
+        stages,
+        statuses,
+        clustering_run(project.warehouse),
+        splink_scoring(project.warehouse),
+        critical_path(results, nodes),
     )
 
 

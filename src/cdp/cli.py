@@ -543,6 +543,7 @@ def _print_bench(report: BenchReport) -> None:
             f"clustering: {clustering['nodes_in_scope']:,} nodes, {clustering['passes']} pass(es), "
             f"{clustering['seconds']:.1f} s{_splink_scoring(build.splink_scoring)}"
         )
+        console.print(f"  critical path: {build.critical_path.summary()}")
     console.print(
         f"total: {report.total_seconds:.1f} s, {report.rows_per_second:,.0f} raw rows/s after generation; "
         f"{report.customers:,} customers; peak memory: cdp {peak['cdp']:,.0f} MB, "
@@ -563,11 +564,13 @@ def _print_bench(report: BenchReport) -> None:
             "  incremental build stages: "
             + ", ".join(f"{stage.name} {stage.seconds:.1f} s" for stage in more.build.stages)
         )
+        console.print(f"  critical path: {more.build.critical_path.summary()}")
         console.print(
             f"idle: dbt build with nothing new {more.idle_build.seconds:.1f} s = "
             f"{more.idle_ratio_to_full_build:.0%} of the full build; stages: "
             + ", ".join(f"{stage.name} {stage.seconds:.1f} s" for stage in more.idle_build.stages)
         )
+        console.print(f"  critical path: {more.idle_build.critical_path.summary()}")
 
 
 def _splink_scoring(scoring: dict[str, int] | None) -> str:
