@@ -27,14 +27,7 @@
 {%- endmacro %}
 
 {% macro default__cdp_replace_groups_sql(arg_dict, keys) -%}
-    {%- set target = arg_dict['target_relation'] -%}
-    {%- set replaced = cdp_incoming_has_group(arg_dict['temp_relation'], keys.group, 'stored') -%}
-    {%- for statement in cdp_log_removed_rows_sql(target, keys.group, replaced) %}
-    {{ statement }};
-    {%- endfor %}
-    delete from {{ target }} as stored
-    where {{ replaced }};
-    {{ cdp_insert_present_rows_sql(arg_dict, keys) }}
+    {{ cdp_replace_rows_sql(arg_dict, keys, cdp_incoming_has_group(arg_dict['temp_relation'], keys.group, 'stored')) }}
 {%- endmacro %}
 
 {#- On DuckDB, a model with a removal log first notes the row ids of the stored rows it
@@ -47,18 +40,25 @@
         {{ return(default__cdp_replace_groups_sql(arg_dict, keys)) }}
     {%- endif -%}
     {%- set target = arg_dict['target_relation'] -%}
-    {%- set replaced_rows = adapter.quote(target.identifier ~ '__replaced_rows') -%}
-    {%- set replaced = 'stored.rowid in (select replaced_rowid from temp.main.' ~ replaced_rows ~ ')' -%}
+    {%- set replaced_rows = 'temp.main.' ~ adapter.quote(target.identifier ~ '__replaced_rows') -%}
     create or replace temporary table {{ replaced_rows }} as
     select stored.rowid as replaced_rowid
     from {{ target }} as stored
     where {{ cdp_incoming_has_group(arg_dict['temp_relation'], keys.group, 'stored') }};
+    {{ cdp_replace_rows_sql(arg_dict, keys, 'stored.rowid in (select replaced_rowid from ' ~ replaced_rows ~ ')') }};
+    drop table {{ replaced_rows }}
+{%- endmacro %}
+
+{#- The statements of a replace: log the stored rows matching `replaced` (a predicate on
+    `stored`, the target) when the model has a removal log, delete them, insert the new
+    rows present. -#}
+{% macro cdp_replace_rows_sql(arg_dict, keys, replaced) -%}
+    {%- set target = arg_dict['target_relation'] -%}
     {%- for statement in cdp_log_removed_rows_sql(target, keys.group, replaced) %}
     {{ statement }};
     {%- endfor %}
     delete from {{ target }} as stored
     where {{ replaced }};
-    drop table temp.main.{{ replaced_rows }};
     {{ cdp_insert_present_rows_sql(arg_dict, keys) }}
 {%- endmacro %}
 

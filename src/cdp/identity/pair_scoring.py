@@ -135,7 +135,7 @@ def score(
         if rescored is None:
             pairs = _score_all(session, model, threshold, stamps)
             if reuse:  # dbt appends what is returned: the stored pairs all go
-                session.execute(f"delete from {_pairs_table(this)}").fetchall()
+                session.execute(f"delete from {_table(this)}").fetchall()
             _create_removal_log(session, this, replace=True)
             _write_state(session, this)
             digest = _arrow_pairs_digest(session, pairs)
@@ -159,24 +159,10 @@ def _record_hash() -> str:
     return f"cast(cast(hash(struct_pack({columns})) as hugeint) - {2**63} as bigint)"
 
 
-def _pairs_table(this: tuple[str, str]) -> str:
+def _table(this: tuple[str, str], suffix: str = "") -> str:
+    """The model's table (``this``) or one beside it: its state, scoring or removal log."""
     schema, identifier = this
-    return f'"{schema}"."{identifier}"'
-
-
-def _state_table(this: tuple[str, str]) -> str:
-    schema, identifier = this
-    return f'"{schema}"."{identifier}{STATE_SUFFIX}"'
-
-
-def _scoring_table(this: tuple[str, str]) -> str:
-    schema, identifier = this
-    return f'"{schema}"."{identifier}{SCORING_SUFFIX}"'
-
-
-def _removal_log(this: tuple[str, str]) -> str:
-    schema, identifier = this
-    return f'"{schema}"."{identifier}{REMOVAL_LOG_SUFFIX}"'
+    return f'"{schema}"."{identifier}{suffix}"'
 
 
 def _stamped(pairs: pa.Table, stamps: Stamps) -> pa.Table:
@@ -236,12 +222,12 @@ def _reusable_pairs_digest(session: duckdb.DuckDBPyConnection, this: tuple[str, 
         table_exists(session, f"{schema}.{identifier}{suffix}") for suffix in (STATE_SUFFIX, SCORING_SUFFIX)
     ):
         return None
-    scoring = session.sql(f"select scored_with, pairs_digest from {_scoring_table(this)}").fetchall()
+    scoring = session.sql(f"select scored_with, pairs_digest from {_table(this, SCORING_SUFFIX)}").fetchall()
     if len(scoring) != 1 or scoring[0][0] != key:
         return None
-    if STAMP not in session.sql(f"select * from {_pairs_table(this)} limit 0").columns:
+    if STAMP not in session.sql(f"select * from {_table(this)} limit 0").columns:
         return None  # pairs of a version that did not stamp them
-    digest = _pairs_digest(session, _pairs_table(this))
+    digest = _pairs_digest(session, _table(this))
     return digest if digest == scoring[0][1] else None
 
 
@@ -272,10 +258,11 @@ def _rescore_changed(
     # Changed and new records; and changed and gone ones, whose stored pairs go.
     session.execute(
         f"create or replace temp table {RESCORED} as select current.{uid} from {HASHES} as current"
-        f" anti join {_state_table(this)} as previous on {same_hash}"
+        f" anti join {_table(this, STATE_SUFFIX)} as previous on {same_hash}"
     )
     session.execute(
-        f"create or replace temp table {STALE} as select previous.{uid} from {_state_table(this)} as previous"
+        f"create or replace temp table {STALE} as select previous.{uid}"
+        f" from {_table(this, STATE_SUFFIX)} as previous"
         f" anti join {HASHES} as current on {same_hash}"
     )
     rescored, everyone = session.sql(
@@ -284,7 +271,7 @@ def _rescore_changed(
     if rescored > FULL_SCORING_SHARE * everyone:
         return None
     # The columns and types of the stored pairs, which the scored ones are appended to.
-    stored_schema = session.sql(f"select * from {_pairs_table(this)} limit 0").to_arrow_table().schema
+    stored_schema = session.sql(f"select * from {_table(this)} limit 0").to_arrow_table().schema
     removed = _remove_stale_pairs(session, this, stamps)
     if rescored == 0:
         scored = stored_schema.empty_table()
@@ -306,7 +293,7 @@ def _create_removal_log(session: duckdb.DuckDBPyConnection, this: tuple[str, str
     columns = ", ".join(f"{column} varchar" for column in PAIR_KEY)
     create = "create or replace table" if replace else "create table if not exists"
     session.execute(f'create schema if not exists "{this[0]}"')
-    session.execute(f"{create} {_removal_log(this)} ({columns}, _removed_at timestamp)")
+    session.execute(f"{create} {_table(this, REMOVAL_LOG_SUFFIX)} ({columns}, _removed_at timestamp)")
 
 
 def _remove_stale_pairs(session: duckdb.DuckDBPyConnection, this: tuple[str, str], stamps: Stamps) -> str:
@@ -315,12 +302,12 @@ def _remove_stale_pairs(session: duckdb.DuckDBPyConnection, this: tuple[str, str
     macros/incremental/log_pruning.sql prunes the SQL models' logs: rows older than the
     retention go, and a horizon row at the cut-off says so."""
     uid = probabilistic.UNIQUE_ID
-    log = _removal_log(this)
+    log = _table(this, REMOVAL_LOG_SUFFIX)
     # The stale pairs found once, with their row ids (the session is DuckDB on every target),
     # for the digest, the log and the delete.
     session.execute(
         f"create or replace temp table {REMOVED} as select rowid as pair_rowid, {', '.join(PAIR_KEY)}"
-        f" from {_pairs_table(this)}"
+        f" from {_table(this)}"
         f" where left_source_table || '|' || left_record_id in (select {uid} from {STALE})"
         f" or right_source_table || '|' || right_record_id in (select {uid} from {STALE})"
     )
@@ -332,7 +319,7 @@ def _remove_stale_pairs(session: duckdb.DuckDBPyConnection, this: tuple[str, str
         [stamps.built_at],
     ).fetchall()
     session.execute(
-        f"delete from {_pairs_table(this)} where rowid in (select pair_rowid from {REMOVED})"
+        f"delete from {_table(this)} where rowid in (select pair_rowid from {REMOVED})"
     ).fetchall()
     cutoff = stamps.built_at - stamps.log_retention
     if session.execute(f"select count(*) from {log} where _removed_at < ?", [cutoff]).fetchall()[0][0]:
@@ -365,7 +352,7 @@ def _write_state(session: duckdb.DuckDBPyConnection, this: tuple[str, str]) -> N
     # On Postgres and Spark the session is an in-memory DuckDB: the schema may be missing.
     session.execute(f'create schema if not exists "{this[0]}"')
     session.execute(
-        f"create or replace table {_state_table(this)} as"
+        f"create or replace table {_table(this, STATE_SUFFIX)} as"
         f" select {uid}, record_hash, true as rescored from {HASHES}"
     )
 
@@ -375,7 +362,7 @@ def _update_state(session: duckdb.DuckDBPyConnection, this: tuple[str, str]) -> 
     changed and new ones come with their hash. In place: at 1M people, rewriting the 1.43M
     rows took 0.3 to 0.5 s of every build."""
     uid = probabilistic.UNIQUE_ID
-    state = _state_table(this)
+    state = _table(this, STATE_SUFFIX)
     session.execute(f"delete from {state} where {uid} in (select {uid} from {STALE})")
     session.execute(f"update {state} set rescored = false where rescored")
     session.execute(
@@ -388,6 +375,7 @@ def _write_scoring(session: duckdb.DuckDBPyConnection, this: tuple[str, str], ke
     """What the stored pairs were scored with and their digest: the name the next build reads,
     whether this build appends the pairs there or dbt renames them to it (a full build)."""
     session.execute(
-        f"create or replace table {_scoring_table(this)} as select ? as scored_with, ? as pairs_digest",
+        f"create or replace table {_table(this, SCORING_SUFFIX)}"
+        " as select ? as scored_with, ? as pairs_digest",
         [key, digest],
     )
