@@ -8,15 +8,13 @@ import pytest
 
 from cdp.critical_path import critical_path
 
-START = "2026-12-06T20:00:00"
-
 
 def node(name: str, resource_type: str, *parents: str) -> dict[str, Any]:
     return {"name": name, "resource_type": resource_type, "depends_on": {"nodes": list(parents)}}
 
 
 def result(unique_id: str, begin: float, end: float | None) -> dict[str, Any]:
-    """A run_results entry whose [compile, execute] timings span begin..end seconds after START."""
+    """A run_results entry whose [compile, execute] timings span begin..end seconds after 20:00."""
     if end is None:  # skipped: dbt records no timing
         return {"unique_id": unique_id, "timing": []}
     middle = (begin + end) / 2

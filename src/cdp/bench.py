@@ -36,7 +36,7 @@ from typing import Any
 import duckdb
 
 from cdp.activation import export_segment_files
-from cdp.critical_path import CriticalPath, critical_path
+from cdp.critical_path import CriticalPath, critical_path, node_span
 from cdp.dbt_runner import run_dbt
 from cdp.errors import CdpError
 from cdp.generate import generate
@@ -295,10 +295,9 @@ def stage_timings(results: list[dict[str, Any]], nodes: dict[str, Any], wall: fl
     spans: dict[str, list[tuple[datetime, datetime]]] = {name: [] for name in DBT_STAGES}
     everything: list[tuple[datetime, datetime]] = []
     for result in results:
-        timing = result.get("timing") or []
-        if not timing:
+        span = node_span(result)
+        if span is None:
             continue
-        span = (_instant(timing[0]["started_at"]), _instant(timing[-1]["completed_at"]))
         everything.append(span)
         stage = node_stage(result["unique_id"], nodes)
         if stage:
@@ -315,10 +314,6 @@ def stage_timings(results: list[dict[str, Any]], nodes: dict[str, Any], wall: fl
             )
         )
     return stages
-
-
-def _instant(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 def _span_seconds(spans: list[tuple[datetime, datetime]]) -> float:

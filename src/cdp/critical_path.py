@@ -56,7 +56,19 @@ class _Span:
     unique_id: str
     begin: datetime
     end: datetime
-    seconds: float
+
+    @property
+    def seconds(self) -> float:
+        return (self.end - self.begin).total_seconds()
+
+
+def node_span(result: dict[str, Any]) -> tuple[datetime, datetime] | None:
+    """When a run_results entry's node started (compiling) and completed (executing); None
+    for a node dbt recorded no timings of (skipped)."""
+    timing = result.get("timing") or []
+    if not timing:
+        return None
+    return _instant(timing[0]["started_at"]), _instant(timing[-1]["completed_at"])
 
 
 def critical_path(results: list[dict[str, Any]], nodes: dict[str, Any]) -> CriticalPath:
@@ -95,12 +107,11 @@ def critical_path(results: list[dict[str, Any]], nodes: dict[str, Any]) -> Criti
 def _spans(results: list[dict[str, Any]], nodes: dict[str, Any]) -> dict[str, _Span]:
     spans = {}
     for result in results:
-        timing = result.get("timing") or []
+        span = node_span(result)
         node = nodes.get(result["unique_id"])
-        if not timing or node is None or node["resource_type"] not in NODE_TYPES:
+        if span is None or node is None or node["resource_type"] not in NODE_TYPES:
             continue
-        begin, end = _instant(timing[0]["started_at"]), _instant(timing[-1]["completed_at"])
-        spans[result["unique_id"]] = _Span(result["unique_id"], begin, end, (end - begin).total_seconds())
+        spans[result["unique_id"]] = _Span(result["unique_id"], *span)
     return spans
 
 
